@@ -1,0 +1,143 @@
+// The data that flows between pipeline stages, declared once. Every stage module imports its
+// shapes from here so that the output schema has exactly one definition.
+
+/** One unit of work: an image path and its position in the (stable) input order. */
+export interface ImageJob {
+  /** 0-based position in the expanded input order; outputs are written in this order. */
+  index: number;
+  /** Absolute, normalised path (or the literal path an error record refers to). */
+  path: string;
+  /** An error known before decoding (e.g. an explicitly named unsupported file). */
+  error?: ImageError;
+}
+
+/** Stable machine-readable codes for per-image failures. Never renamed once released. */
+export type ErrorCode =
+  | 'NOT_FOUND' // file vanished between listing and reading
+  | 'UNREADABLE' // permissions or other read error
+  | 'IS_DIRECTORY' // a manifest line or argument pointing at a directory where a file was needed
+  | 'EMPTY_FILE' // zero bytes
+  | 'UNSUPPORTED_TYPE' // an explicitly named file whose extension is not an image type we read
+  | 'DECODE_FAILED' // the bytes are not a decodable image (corrupt, truncated, text named .jpg)
+  | 'TOO_LARGE' // more pixels than --max-pixels
+  | 'INFERENCE_FAILED'; // the model failed on this image's batch
+
+export interface ImageError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** A box in pixel coordinates, corners (x1,y1) top-left and (x2,y2) bottom-right. */
+export interface Box {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+/** One detection, Ultralytics-compatible (`Results.summary()` shape). */
+export interface Detection {
+  name: string;
+  class: number;
+  confidence: number;
+  box: Box;
+}
+
+/** The one record every sink consumes: a result or an error, never neither. */
+export interface ImageResult {
+  /** Position in the input order. */
+  index: number;
+  path: string;
+  /** Upright (EXIF-applied) size; null when the image could not be read. */
+  width: number | null;
+  height: number | null;
+  detections: Detection[];
+  error: ImageError | null;
+}
+
+/**
+ * Geometry of one letterbox transform (Ultralytics LetterBox, auto=False, scaleup=True, center=True).
+ * The source image of srcW×srcH is resized to newW×newH and padded to dstW×dstH.
+ */
+export interface LetterboxGeometry {
+  srcW: number;
+  srcH: number;
+  dstW: number;
+  dstH: number;
+  newW: number;
+  newH: number;
+  /** r = min(dstH/srcH, dstW/srcW) */
+  gain: number;
+  padLeft: number;
+  padTop: number;
+  padRight: number;
+  padBottom: number;
+}
+
+/** A decoded, upright image as packed 8-bit RGB (HWC, 3 channels, no padding between rows). */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** How the model's detection output (output 0) is laid out. */
+export type OutputLayout =
+  /** [B, 4+nc, N]: rows cx,cy,w,h then nc class scores (YOLOv8/11, YOLOv5u). */
+  | 'xywh-classes'
+  /** [B, N, 5+nc]: cx,cy,w,h, objectness, nc class probabilities; score = obj × cls (YOLOv5). */
+  | 'xywh-obj-classes'
+  /** [B, K, 6]: x1,y1,x2,y2, score, class (YOLOv10, YOLO26, nms=True exports). Already de-duplicated. */
+  | 'xyxy-score-class';
+
+export type TensorElementType = 'float32' | 'float16';
+
+/** A tensor dimension: a number when fixed, a symbolic name (or null) when dynamic. */
+export type Dim = number | string | null;
+
+/** Everything the pipeline needs to know about a model, resolved once at start-up. */
+export interface ModelInfo {
+  path: string;
+  inputName: string;
+  inputType: TensorElementType;
+  /** As declared in the graph, e.g. [1,3,640,640] or ['batch',3,'height','width']. */
+  inputShape: Dim[];
+  /** Output 0: the detections (other outputs of multi-output exports are ignored). */
+  outputName: string;
+  outputType: TensorElementType;
+  outputShape: Dim[];
+  layout: OutputLayout;
+  /** Class names by class id. */
+  names: string[];
+  /** Where `names` came from. */
+  namesSource: 'metadata' | 'file' | 'coco80';
+  /** Network input size [h, w] actually used for letterboxing. */
+  imgsz: [number, number];
+  stride: number;
+  task: string | null;
+  end2end: boolean;
+  dynamicBatch: boolean;
+  dynamicSpatial: boolean;
+  /** Raw metadata_props key → value (Python-literal strings as Ultralytics writes them). */
+  metadata: Record<string, string>;
+}
+
+/** Post-processing knobs (Ultralytics predict semantics). */
+export interface PostprocessOptions {
+  conf: number;
+  iou: number;
+  maxDet: number;
+  /** Keep only these class ids (filter applied before NMS); null keeps all. */
+  classes: number[] | null;
+  agnostic: boolean;
+}
+
+/** A detection in network-input pixel space, before scaling back to the image. */
+export interface Candidate {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  score: number;
+  cls: number;
+}
