@@ -1,0 +1,120 @@
+// The run's configuration, resolved once at the edge (CLI flags + environment) and passed down.
+// This is the only place defaults live.
+import type { DeviceRequest } from './inference/providers.js';
+import { DEVICE_REQUESTS } from './inference/providers.js';
+import type { PostprocessOptions } from './types.js';
+
+export type OutputFormat = 'jsonl' | 'csv';
+export type Auto = 'auto';
+
+export interface RunConfig {
+  inputs: string[];
+  recursive: boolean;
+  pathColumn: string;
+
+  modelPath: string;
+  namesFile: string | null;
+  /** Network input size for dynamic-spatial models ([h, w]); null: metadata, else 640. */
+  imgsz: [number, number] | null;
+
+  device: DeviceRequest;
+  batch: number | Auto;
+  workers: number | Auto;
+  threads: number | Auto;
+  /** Images decoded concurrently (sharp runs them on libuv's thread pool). */
+  decodeConcurrency: number;
+
+  post: PostprocessOptions;
+  /** Images with more pixels than this are rejected before decoding (TOO_LARGE). */
+  maxPixels: number;
+
+  out: string;
+  format: OutputFormat;
+  summaryPath: string | null;
+
+  resume: boolean;
+  retryFailed: boolean;
+  overwrite: boolean;
+  maxFailures: number | null;
+  maxFailureRate: number | null;
+
+  shard: { index: number; count: number } | null;
+
+  progress: 'auto' | 'off';
+  progressIntervalSec: number;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+export const DEFAULTS = {
+  recursive: true,
+  pathColumn: 'path',
+  device: 'auto' as DeviceRequest,
+  batch: 'auto' as const,
+  workers: 'auto' as const,
+  threads: 'auto' as const,
+  decodeConcurrency: 4,
+  conf: 0.25,
+  iou: 0.7,
+  maxDet: 300,
+  // sharp's own default limitInputPixels (0x3FFF × 0x3FFF).
+  maxPixels: 268402689,
+  progressIntervalSec: 10,
+} as const;
+
+/** A mistake in how the tool was invoked: reported as one line, exit code 2. */
+export class UsageError extends Error {}
+
+export function parseNumber(flag: string, value: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+  const n = Number(value);
+  const kind = opts.integer ? 'an integer' : 'a number';
+  if (value.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be ${kind}, got '${value}'`);
+  }
+  if (opts.min !== undefined && n < opts.min) throw new UsageError(`${flag} must be at least ${opts.min}, got ${value}`);
+  if (opts.max !== undefined && n > opts.max) throw new UsageError(`${flag} must be at most ${opts.max}, got ${value}`);
+  return n;
+}
+
+export function parseAutoInt(flag: string, value: string, min = 1): number | Auto {
+  return value === 'auto' ? 'auto' : parseNumber(flag, value, { min, integer: true });
+}
+
+export function parseImgsz(value: string): [number, number] {
+  const parts = value.split(/[,x×]/).map((p) => p.trim());
+  if (parts.length === 1) {
+    const n = parseNumber('--imgsz', parts[0]!, { min: 32, integer: true });
+    return [n, n];
+  }
+  if (parts.length === 2) {
+    return [parseNumber('--imgsz', parts[0]!, { min: 32, integer: true }), parseNumber('--imgsz', parts[1]!, { min: 32, integer: true })];
+  }
+  throw new UsageError(`--imgsz must be N or H,W, got '${value}'`);
+}
+
+export function parseClasses(value: string): number[] {
+  const ids = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (ids.length === 0) throw new UsageError(`--classes needs at least one class id, got '${value}'`);
+  return ids.map((s) => parseNumber('--classes', s, { min: 0, integer: true }));
+}
+
+export function parseDevice(value: string): DeviceRequest {
+  if ((DEVICE_REQUESTS as readonly string[]).includes(value)) return value as DeviceRequest;
+  throw new UsageError(`--device must be one of ${DEVICE_REQUESTS.join(', ')}, got '${value}'`);
+}
+
+export function parseFormat(value: string): OutputFormat {
+  if (value === 'jsonl' || value === 'csv') return value;
+  throw new UsageError(`--format must be jsonl or csv, got '${value}'`);
+}
+
+/** `INDEX/COUNT`, zero-based. */
+export function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  if (!m) throw new UsageError(`--shard must be INDEX/COUNT (zero-based, e.g. 3/16), got '${value}'`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1) throw new UsageError(`--shard count must be at least 1, got '${value}'`);
+  if (index >= count) throw new UsageError(`--shard index must be below the count (zero-based), got '${value}'`);
+  return { index, count };
+}

@@ -1,0 +1,144 @@
+// Reading results files back (for resume/merge). A crash can leave the last record torn — no
+// final newline — so readers stop before it and scanResults reports where the valid data ends.
+import { createReadStream } from 'node:fs';
+import type { ImageResult } from '../types.js';
+import { CsvParser } from '../inputs/csv-parse.js';
+import { CSV_COLUMNS, parseCsvResultRow } from './csv.js';
+import type { ResultFormat } from './sink.js';
+
+/** A record as stored in a results file (the in-memory `index` is not written). */
+export type StoredResult = Omit<ImageResult, 'index'>;
+
+export interface ScanSummary {
+  /** Complete image records. */
+  results: number;
+  /** True when the file ends in an incomplete record. */
+  tornTail: boolean;
+  /** Byte length of the complete records (truncate to this before appending). */
+  validBytes: number;
+}
+
+interface Tail {
+  tornTail: boolean;
+  validBytes: number;
+}
+
+export function readJsonlResults(file: string): AsyncGenerator<StoredResult> {
+  return iterJsonl(file, { tornTail: false, validBytes: 0 });
+}
+
+/**
+ * CSV rows grouped back into images by consecutive path. When the file ends torn, the last
+ * image is dropped too: its remaining detection rows may be what was lost.
+ */
+export function readCsvResults(file: string): AsyncGenerator<StoredResult> {
+  return iterCsv(file, { tornTail: false, validBytes: 0 });
+}
+
+export async function scanResults(file: string, format: ResultFormat): Promise<ScanSummary> {
+  const tail: Tail = { tornTail: false, validBytes: 0 };
+  let results = 0;
+  for await (const _ of format === 'csv' ? iterCsv(file, tail) : iterJsonl(file, tail)) results++;
+  return { results, ...tail };
+}
+
+async function* iterJsonl(file: string, tail: Tail): AsyncGenerator<StoredResult> {
+  let rest: Buffer = Buffer.alloc(0);
+  let lineNo = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+      lineNo++;
+      const line = buf.toString('utf8', start, nl);
+      tail.validBytes += nl + 1 - start;
+      start = nl + 1;
+      if (line.trim() !== '') yield parseJsonlResult(line, `${file} line ${lineNo}`);
+    }
+    rest = buf.subarray(start);
+  }
+  tail.tornTail = rest.length > 0;
+}
+
+function parseJsonlResult(line: string, where: string): StoredResult {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`${where}: invalid JSON (${(err as Error).message})`);
+  }
+  const o = v as Partial<StoredResult> | null;
+  if (typeof o !== 'object' || o === null || typeof o.path !== 'string' || !Array.isArray(o.detections)) {
+    throw new Error(`${where}: not a result record (needs 'path' and 'detections')`);
+  }
+  return {
+    path: o.path,
+    width: o.width ?? null,
+    height: o.height ?? null,
+    detections: o.detections,
+    error: o.error ?? null,
+  };
+}
+
+async function* iterCsv(file: string, tail: Tail): AsyncGenerator<StoredResult> {
+  const parser = new CsvParser();
+  let seenHeader = false;
+  let group: StoredResult | null = null;
+  let bytesBefore = 0; // bytes of the chunks already parsed
+  let recordEnd = 0; // byte offset after the last complete record
+
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+    let consumed = 0;
+    let consumedBytes = 0;
+    for (const rec of parser.push(chunk)) {
+      consumedBytes += Buffer.byteLength(chunk.slice(consumed, rec.end));
+      consumed = rec.end;
+      const end = bytesBefore + consumedBytes;
+      if (rec.fields.length === 1 && rec.fields[0] === '') {
+        recordEnd = end;
+        continue;
+      }
+      const where = `${file} line ${rec.line}`;
+      if (!seenHeader) {
+        if (rec.fields.join(',') !== CSV_COLUMNS.join(',')) {
+          throw new Error(`${where}: not a results CSV (header must be ${CSV_COLUMNS.join(',')})`);
+        }
+        seenHeader = true;
+        tail.validBytes = recordEnd = end;
+        continue;
+      }
+      let row;
+      try {
+        row = parseCsvResultRow(rec.fields);
+      } catch (err) {
+        throw new Error(`${where}: ${(err as Error).message}`);
+      }
+      if (group && group.path === row.path) {
+        if (row.detection) group.detections.push(row.detection);
+      } else {
+        if (group) {
+          tail.validBytes = recordEnd;
+          yield group;
+        }
+        group = {
+          path: row.path,
+          width: row.width,
+          height: row.height,
+          detections: row.detection ? [row.detection] : [],
+          error: row.error,
+        };
+      }
+      recordEnd = end;
+    }
+    bytesBefore += Buffer.byteLength(chunk);
+  }
+
+  // Anything after the last line ending (even an unterminated quote) is a torn record.
+  tail.tornTail = parser.hasPartialRecord;
+  if (group && !tail.tornTail) {
+    tail.validBytes = recordEnd;
+    yield group;
+  } else if (!group && !tail.tornTail) {
+    tail.validBytes = recordEnd;
+  }
+}

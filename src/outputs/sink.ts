@@ -1,0 +1,137 @@
+// Result sinks: stream one record per image to a file or stdout, as it arrives, honouring
+// backpressure, and never losing a write error.
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ImageResult } from '../types.js';
+import { CSV_HEADER, formatCsvRows } from './csv.js';
+import { formatJsonlLine } from './jsonl.js';
+
+export type ResultFormat = 'jsonl' | 'csv';
+
+export interface ResultSink {
+  /** Writes one image's record(s); resolves once the stream can take more. */
+  write(r: ImageResult): Promise<void>;
+  /** Flushes; closes a file (resolving after its fd is closed), leaves stdout open. */
+  close(): Promise<void>;
+  readonly format: ResultFormat;
+}
+
+export interface OpenSinkOptions {
+  /** Append to an existing file (the CSV header is written only if the file is empty). */
+  append?: boolean;
+  /** The stream '-' means; default process.stdout (injectable for tests). */
+  stdout?: Writable;
+}
+
+/** The format a file name implies, or null when the caller must be told explicitly. */
+export function formatFromPath(p: string): ResultFormat | null {
+  switch (path.extname(p).toLowerCase()) {
+    case '.jsonl':
+    case '.ndjson':
+      return 'jsonl';
+    case '.csv':
+      return 'csv';
+    default:
+      return null;
+  }
+}
+
+export async function openSink(
+  target: string,
+  format: ResultFormat,
+  opts: OpenSinkOptions = {},
+): Promise<ResultSink> {
+  const formatter = format === 'csv' ? formatCsvRows : (r: ImageResult) => formatJsonlLine(r) + '\n';
+  if (target === '-') {
+    const sink = new StreamSink(opts.stdout ?? process.stdout, 'stdout', false, format, formatter);
+    if (format === 'csv') await sink.writeText(CSV_HEADER);
+    return sink;
+  }
+
+  const append = opts.append ?? false;
+  const hasContent = append && (await stat(target).then((s) => s.size > 0).catch(() => false));
+  const stream = createWriteStream(target, { flags: append ? 'a' : 'w' });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (err) => reject(sinkError(target, err)));
+  });
+  const sink = new StreamSink(stream, target, true, format, formatter);
+  if (format === 'csv' && !hasContent) await sink.writeText(CSV_HEADER);
+  return sink;
+}
+
+class StreamSink implements ResultSink {
+  private failure: Error | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly label: string,
+    private readonly ownsStream: boolean,
+    readonly format: ResultFormat,
+    private readonly formatter: (r: ImageResult) => string,
+  ) {
+    // Kept for the sink's lifetime: an error may surface after the write that caused it returned.
+    stream.on('error', (err) => {
+      this.failure ??= sinkError(label, err);
+    });
+  }
+
+  write(r: ImageResult): Promise<void> {
+    return this.writeText(this.formatter(r));
+  }
+
+  async writeText(text: string): Promise<void> {
+    if (this.closed) throw new Error(`result sink ${this.label} is already closed`);
+    this.throwIfFailed();
+    if (!this.stream.write(text)) await this.waitFor('drain');
+    this.throwIfFailed();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.throwIfFailed();
+    if (this.ownsStream) {
+      if (!this.stream.destroyed) {
+        const done = this.waitFor('close');
+        this.stream.end();
+        await done;
+      }
+    } else {
+      // Not ours to end: wait until everything we queued has been handed to the OS.
+      await new Promise<void>((resolve) => {
+        this.stream.write('', () => resolve());
+      }).catch(() => undefined);
+      if (this.stream.writableNeedDrain) await this.waitFor('drain');
+    }
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Resolves on `event`, or as soon as the stream fails or goes away (the caller re-checks). */
+  private waitFor(event: 'drain' | 'close'): Promise<void> {
+    const s = this.stream;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        s.off(event, done);
+        s.off('error', done);
+        s.off('close', done);
+        resolve();
+      };
+      s.on(event, done);
+      s.on('error', done);
+      s.on('close', done);
+    });
+  }
+}
+
+function sinkError(label: string, err: unknown): Error {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new Error(`cannot write results to ${label}: ${reason}`, { cause: err });
+}

@@ -1,0 +1,240 @@
+// The streaming engine: decode+letterbox on the main thread (sharp works on libuv's pool),
+// inference and postprocessing in worker threads, results written in input order.
+//
+// Memory is bounded by one number, `maxInFlight`: an image holds a slot from the moment its
+// decode starts until its result is written, so decoded pixels, tensors, queued batches and the
+// reorder buffer together never exceed that many images, however long the input list is.
+import pLimit from 'p-limit';
+import type { InferencePool } from './inference/pool.js';
+import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
+import type { ResultSink } from './outputs/sink.js';
+import { decodeImage } from './preprocess/decode.js';
+import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
+import type { ImageError, ImageJob, ImageResult, LetterboxGeometry } from './types.js';
+
+export interface PipelineOptions {
+  /** Network input [h, w]. */
+  imgsz: [number, number];
+  /** Largest batch handed to one session.run (1 for fixed-batch models). */
+  batch: number;
+  decodeConcurrency: number;
+  maxPixels: number;
+  metrics?: StageRecorder;
+  /** Aborting stops new decodes; in-flight images still finish and are written. */
+  signal?: AbortSignal;
+  /** Called after each result is written (progress, error budget). */
+  onResult?: (r: ImageResult) => void;
+}
+
+export interface PipelineOutcome {
+  ok: number;
+  failed: number;
+  detections: number;
+  /** Images never started because the run was stopped. */
+  notStarted: number;
+  /** Set when inference itself broke (not a per-image problem): the run ends early. */
+  fatal: Error | null;
+}
+
+interface Prepared {
+  seq: number;
+  job: ImageJob;
+  width: number;
+  height: number;
+  geometry: LetterboxGeometry;
+  tensor: Float32Array;
+  startedAt: number;
+  readyAt: number;
+}
+
+/** A counting semaphore with FIFO waiters. */
+class Slots {
+  private waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+  get exhausted(): boolean {
+    return this.free === 0;
+  }
+}
+
+export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool, sink: ResultSink, opts: PipelineOptions): Promise<PipelineOutcome> {
+  const metrics = opts.metrics ?? NO_METRICS;
+  const [netH, netW] = opts.imgsz;
+  const imageElems = 3 * netH * netW;
+  const batch = Math.max(1, opts.batch);
+  // Enough images to keep every worker busy with a full batch while the next batches decode.
+  const maxInFlight = pool.size * batch * 2 + opts.decodeConcurrency;
+  const slots = new Slots(maxInFlight);
+  const decodeLimit = pLimit(opts.decodeConcurrency);
+
+  const outcome: PipelineOutcome = { ok: 0, failed: 0, detections: 0, notStarted: 0, fatal: null };
+  const ready: Prepared[] = [];
+  const tensorPool: Float32Array[] = [];
+  const batchPool: ArrayBuffer[] = [];
+  let decoding = 0;
+  let allStarted = false;
+
+  // Ordered writing: results wait here until every earlier image has been written.
+  const done = new Map<number, { result: ImageResult; startedAt: number }>();
+  let nextToWrite = 0;
+  let writing: Promise<void> = Promise.resolve();
+  let writeError: Error | null = null;
+  let settledCount = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let total = jobs.length;
+
+  const takeTensor = (): Float32Array => tensorPool.pop() ?? new Float32Array(imageElems);
+
+  function complete(seq: number, result: ImageResult, startedAt: number): void {
+    done.set(seq, { result, startedAt });
+    flushInOrder();
+  }
+
+  function flushInOrder(): void {
+    while (done.has(nextToWrite)) {
+      const { result, startedAt } = done.get(nextToWrite)!;
+      done.delete(nextToWrite);
+      nextToWrite++;
+      writing = writing.then(async () => {
+        if (writeError) return;
+        try {
+          await sink.write(result);
+        } catch (err) {
+          writeError = err instanceof Error ? err : new Error(String(err));
+          return;
+        }
+        metrics.record('end_to_end', performance.now() - startedAt);
+        if (result.error) outcome.failed++;
+        else {
+          outcome.ok++;
+          outcome.detections += result.detections.length;
+        }
+        opts.onResult?.(result);
+      });
+      void writing.then(() => {
+        slots.release();
+        settledCount++;
+        if (settledCount === total) finish();
+      });
+    }
+  }
+
+  function errorResult(job: ImageJob, error: ImageError, width: number | null = null, height: number | null = null): ImageResult {
+    return { index: job.index, path: job.path, width, height, detections: [], error };
+  }
+
+  function pump(): void {
+    while (pool.idle > 0 && ready.length > 0 && !outcome.fatal) {
+      // Wait for a full batch unless nothing else can arrive soon: otherwise a lone early image
+      // (or the last few) would hold their slots and stall the ordered writer.
+      const starved = decoding === 0 && (allStarted || slots.exhausted);
+      if (ready.length < batch && !starved) return;
+      dispatch(ready.splice(0, batch));
+    }
+  }
+
+  function dispatch(items: Prepared[]): void {
+    const now = performance.now();
+    for (const p of items) metrics.record('queue_wait', now - p.readyAt);
+    let input: ArrayBuffer;
+    if (items.length === 1) {
+      input = items[0]!.tensor.buffer as ArrayBuffer;
+    } else {
+      input = batchPool.pop() ?? new ArrayBuffer(batch * imageElems * 4);
+      const view = new Float32Array(input);
+      items.forEach((p, i) => {
+        view.set(p.tensor, i * imageElems);
+        tensorPool.push(p.tensor);
+      });
+    }
+    pool.run(items.length, input, items.map((p) => p.geometry)).then(
+      (res) => {
+        // Return the transferred buffer to the pool it came from.
+        if (items.length === 1) tensorPool.push(new Float32Array(res.input));
+        else batchPool.push(res.input);
+        metrics.record('inference_batch', res.inferMs);
+        for (let i = 0; i < items.length; i++) {
+          const p = items[i]!;
+          metrics.record('inference_image', res.inferMs / items.length);
+          metrics.record('postprocess', res.postMs / items.length);
+          const result: ImageResult = res.error
+            ? errorResult(p.job, { code: 'INFERENCE_FAILED', message: `inference failed for batch containing ${p.job.path}: ${res.error}`, }, p.width, p.height)
+            : { index: p.job.index, path: p.job.path, width: p.width, height: p.height, detections: res.detections![i]!, error: null };
+          complete(p.seq, result, p.startedAt);
+        }
+        pump();
+      },
+      (err: Error) => {
+        // The worker itself died: not this image's fault, and nothing further can run.
+        outcome.fatal ??= err;
+        for (const p of items) complete(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt);
+        for (const p of ready.splice(0)) complete(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt);
+      },
+    );
+  }
+
+  async function prepare(seq: number, job: ImageJob): Promise<void> {
+    const startedAt = performance.now();
+    if (job.error) {
+      complete(seq, errorResult(job, job.error), startedAt);
+      return;
+    }
+    decoding++;
+    try {
+      const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels });
+      const decodedAt = performance.now();
+      metrics.record('read_decode', decodedAt - startedAt);
+      if (outcome.fatal) {
+        complete(seq, errorResult(job, { code: 'INFERENCE_FAILED', message: outcome.fatal.message }), startedAt);
+        return;
+      }
+      if (!decoded.ok) {
+        complete(seq, errorResult(job, decoded.error), startedAt);
+        return;
+      }
+      const { image } = decoded;
+      const geometry = letterboxGeometry(image.width, image.height, netW, netH);
+      const tensor = takeTensor();
+      letterboxInto(image, geometry, tensor, 0);
+      const readyAt = performance.now();
+      metrics.record('preprocess', readyAt - decodedAt);
+      ready.push({ seq, job, width: image.width, height: image.height, geometry, tensor, startedAt, readyAt });
+    } finally {
+      decoding--;
+      pump();
+    }
+  }
+
+  // Feed: one slot per image, so this loop parks whenever the pipeline is full.
+  let seq = 0;
+  for (const job of jobs) {
+    await slots.acquire();
+    if (opts.signal?.aborted || outcome.fatal || writeError) {
+      slots.release();
+      break;
+    }
+    const mySeq = seq++;
+    void decodeLimit(() => prepare(mySeq, job));
+  }
+  allStarted = true;
+  outcome.notStarted = jobs.length - seq;
+  total = seq;
+  if (settledCount === total) finish();
+  pump();
+  await finished;
+  await writing;
+  if (writeError) throw writeError;
+  return outcome;
+}

@@ -1,0 +1,100 @@
+// Decode an image file into upright packed 8-bit RGB, the way cv2.imread(IMREAD_COLOR) sees it
+// (which is what Ultralytics predict reads): EXIF orientation applied, alpha dropped without
+// blending, grey replicated to three channels, 16-bit reduced to 8-bit by taking the high byte,
+// first frame of animations, embedded ICC profiles ignored (OpenCV does not colour-manage).
+//
+// Failures are values, never exceptions: every path returns a DecodeResult.
+//
+// Known differences from cv2.imread: CMYK JPEGs are converted with libvips' CMYK profile, not
+// OpenCV's naive CMYK->BGR formula; JPEG decoding uses sharp's bundled mozjpeg/libjpeg-turbo,
+// which normally matches OpenCV's libjpeg-turbo but is a different build. Truncated files are
+// rejected (OpenCV would decode them with a warning and grey fill).
+//
+// sharp keeps a global operation cache; the CLI should call `sharp.cache(false)` once at start-up
+// (doing it here would be a hidden global side effect of importing this module).
+
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import type { ErrorCode, ImageError, RgbImage } from '../types.js';
+
+export type DecodeResult = { ok: true; image: RgbImage } | { ok: false; error: ImageError };
+
+export interface DecodeOptions {
+  /** Largest width×height accepted; 0, negative or non-finite means no limit. */
+  maxPixels: number;
+}
+
+function fail(code: ErrorCode, message: string): DecodeResult {
+  return { ok: false, error: { code, message } };
+}
+
+function readErrorResult(path: string, err: unknown): DecodeResult {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const detail = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return fail('NOT_FOUND', `${path}: file not found`);
+    case 'EISDIR':
+      return fail('IS_DIRECTORY', `${path}: is a directory, not an image file`);
+    case 'EACCES':
+    case 'EPERM':
+      return fail('UNREADABLE', `${path}: permission denied`);
+    default:
+      return fail('UNREADABLE', `${path}: cannot read file (${code ?? detail})`);
+  }
+}
+
+/** Read `path` and decode it; see decodeBuffer for the decoding rules. */
+export async function decodeImage(path: string, opts: DecodeOptions): Promise<DecodeResult> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (err) {
+    return readErrorResult(path, err);
+  }
+  return decodeBuffer(buf, path, opts);
+}
+
+/** Decode encoded image bytes; `label` names the image in error messages (usually its path). */
+export async function decodeBuffer(buf: Uint8Array, label: string, opts: DecodeOptions): Promise<DecodeResult> {
+  if (buf.length === 0) return fail('EMPTY_FILE', `${label}: file is empty (0 bytes)`);
+  const limit = Number.isFinite(opts.maxPixels) && opts.maxPixels > 0 ? Math.floor(opts.maxPixels) : false;
+  try {
+    const { data, info } = await sharp(buf, {
+      limitInputPixels: limit,
+      // 'truncated' rejects cut-off files but, unlike the default 'warning', still accepts the
+      // minor libjpeg warnings (extraneous bytes etc.) that OpenCV reads without complaint.
+      failOn: 'truncated',
+      ignoreIcc: true,
+      pages: 1,
+      page: 0,
+    })
+      .autoOrient()
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
+      return fail('DECODE_FAILED', `${label}: decoded to ${info.channels} channels, expected 3`);
+    }
+    return { ok: true, image: { data, width: info.width, height: info.height } };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/exceeds pixel limit/i.test(message)) {
+      const size = await headerSize(buf);
+      return fail('TOO_LARGE', `${label}: image${size} has more pixels than the limit of ${limit}`);
+    }
+    return fail('DECODE_FAILED', `${label}: cannot decode image (${message.trim()})`);
+  }
+}
+
+/** " (W×H)" from the header alone, or "" when even that cannot be read. */
+async function headerSize(buf: Uint8Array): Promise<string> {
+  try {
+    const m = await sharp(buf, { limitInputPixels: false }).metadata();
+    return m.width && m.height ? ` (${m.width}x${m.height})` : '';
+  } catch {
+    return '';
+  }
+}

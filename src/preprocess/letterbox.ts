@@ -1,0 +1,295 @@
+// Letterboxing exactly as Ultralytics predicts: LetterBox(auto=False, scaleup=True, center=True)
+// geometry, cv2.resize(INTER_LINEAR) on 8-bit pixels, pad 114, RGB, CHW, /255.
+//
+// Parity notes (what this reproduces and what it cannot):
+// - Geometry uses the same double-precision operations in the same order as augment.py, with
+//   Python's round() (half to even).
+// - Resizing follows OpenCV's generic 8U INTER_LINEAR path (imgproc/src/resize.cpp, x86 build
+//   without IPP, which OpenCV only uses for resize when "not exact" results are allowed):
+//     scale = 1 / (dst / src)                          (OpenCV keeps inv_scale and inverts it)
+//     f = (float)((d + 0.5) * scale - 0.5); s = floor(f); f -= s   (float32 arithmetic)
+//     x only: s < 0 -> (s=0, f=0); s >= W-1 -> (s=W-1, f=0)
+//     y: the fraction is kept, the two rows are clamped into [0, H-1]
+//     coefficients: cvRound(c * 2048) (half to even) for c in (1-f, f)
+//     horizontal: h = S[s]*a0 + S[s+1]*a1                            (int, 11-bit fixed point)
+//     vertical:   v = ((b0*(h0>>4))>>16) + ((b1*(h1>>4))>>16); out = (v+2)>>2
+//   The vertical formula is the one both OpenCV's SIMD kernel (VResizeLinearVec_32s8u) and its
+//   scalar specialisation for uchar use, so every pixel of a row is computed the same way.
+//   OpenCV switches exact 2x downscales to INTER_AREA's fast path ((a+b+c+d+2)>>2); with the
+//   coefficients above (1024/1024) the linear formula gives the identical result, so no special
+//   case is needed.
+// - Not reproduced: OpenCV builds that route resize through a custom HAL (e.g. KleidiCV on
+//   ARM64 wheels) or IPP "not exact" mode; those can differ by ±1 on some pixels.
+// - The resized image is written straight into the padded CHW float buffer, so there is no
+//   intermediate HWC image and no per-pixel allocation.
+
+import type { LetterboxGeometry, RgbImage } from '../types.js';
+
+/** Python 3 round(x): nearest integer, ties to even. Keeps the sign of zero (-0.5 -> -0). */
+export function pyRound(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const f = Math.floor(x);
+  const d = x - f; // exact for every double
+  let r: number;
+  if (d > 0.5) r = f + 1;
+  else if (d < 0.5) r = f;
+  else r = f % 2 === 0 ? f : f + 1;
+  return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
+}
+
+/** int(round(x)) in Python: like pyRound, but an integer has no negative zero. */
+export function pyRoundInt(x: number): number {
+  return pyRound(x) + 0;
+}
+
+/** Ultralytics LetterBox geometry for a srcW×srcH image into a dstW×dstH network input. */
+export function letterboxGeometry(srcW: number, srcH: number, dstW: number, dstH: number): LetterboxGeometry {
+  for (const [name, v] of [['srcW', srcW], ['srcH', srcH], ['dstW', dstW], ['dstH', dstH]] as const) {
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`letterboxGeometry: ${name} must be a positive integer, got ${v}`);
+  }
+  const gain = Math.min(dstH / srcH, dstW / srcW);
+  // Ultralytics would hand cv2.resize a zero dimension for extremely thin images and fail; keeping
+  // at least one pixel lets such images run instead of crashing the batch.
+  const newW = Math.max(1, pyRoundInt(srcW * gain));
+  const newH = Math.max(1, pyRoundInt(srcH * gain));
+  const dw = (dstW - newW) / 2;
+  const dh = (dstH - newH) / 2;
+  return {
+    srcW,
+    srcH,
+    dstW,
+    dstH,
+    newW,
+    newH,
+    gain,
+    padTop: pyRoundInt(dh - 0.1),
+    padBottom: pyRoundInt(dh + 0.1),
+    padLeft: pyRoundInt(dw - 0.1),
+    padRight: pyRoundInt(dw + 0.1),
+  };
+}
+
+/** The pad value 114 as the network sees it. */
+export const PAD_VALUE = 114;
+
+// u8 -> float32(u8) / 255, the same float32 division torch performs (`im /= 255`).
+const U8_TO_UNIT = (() => {
+  const t = new Float32Array(256);
+  for (let i = 0; i < 256; i++) t[i] = i / 255;
+  return t;
+})();
+
+const COEF_BITS = 11;
+const COEF_SCALE = 1 << COEF_BITS; // 2048
+
+/** cvRound on a float: nearest, ties to even (SSE2 cvtss2si under the default rounding mode). */
+function cvRoundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Fixed-point coefficient pair for one destination coordinate, as OpenCV computes it. */
+function linearCoefs(d: number, scale: number, srcLen: number, clampFraction: boolean): [number, number, number] {
+  let f = Math.fround((d + 0.5) * scale - 0.5);
+  let s = Math.floor(f);
+  f = Math.fround(f - s);
+  if (clampFraction) {
+    if (s < 0) {
+      f = 0;
+      s = 0;
+    }
+    if (s >= srcLen - 1) {
+      f = 0;
+      s = srcLen - 1;
+    }
+  }
+  const c0 = cvRoundHalfEven(Math.fround(1 - f) * COEF_SCALE);
+  const c1 = cvRoundHalfEven(f * COEF_SCALE);
+  return [s, c0, c1];
+}
+
+function checkArgs(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offset: number): void {
+  if (img.width !== g.srcW || img.height !== g.srcH) {
+    throw new RangeError(`letterboxInto: image is ${img.width}x${img.height} but geometry expects ${g.srcW}x${g.srcH}`);
+  }
+  if (img.data.length < img.width * img.height * 3) {
+    throw new RangeError(`letterboxInto: image data has ${img.data.length} bytes, need ${img.width * img.height * 3}`);
+  }
+  if (!Number.isInteger(offset) || offset < 0 || offset + 3 * g.dstW * g.dstH > out.length) {
+    throw new RangeError(`letterboxInto: output of length ${out.length} cannot hold 3x${g.dstH}x${g.dstW} at offset ${offset}`);
+  }
+  if (g.padLeft + g.newW + g.padRight !== g.dstW || g.padTop + g.newH + g.padBottom !== g.dstH) {
+    throw new RangeError('letterboxInto: inconsistent geometry');
+  }
+}
+
+/**
+ * Write one image's network input (planar RGB, CHW, float32 in [0,1]) into `out` at `offset`:
+ * resized to newW×newH like cv2.resize INTER_LINEAR, placed at (padLeft, padTop), rest 114/255.
+ */
+export function letterboxInto(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offset = 0): void {
+  checkArgs(img, g, out, offset);
+  const { dstW, dstH, newW, newH, padLeft, padTop } = g;
+  const plane = dstW * dstH;
+  const rBase = offset;
+  const gBase = offset + plane;
+  const bBase = offset + 2 * plane;
+  const pad = U8_TO_UNIT[PAD_VALUE]!;
+
+  // Padding: full rows above and below, strips left and right of the image rows.
+  for (const base of [rBase, gBase, bBase]) {
+    out.fill(pad, base, base + padTop * dstW);
+    out.fill(pad, base + (padTop + newH) * dstW, base + plane);
+    if (padLeft > 0 || padLeft + newW < dstW) {
+      for (let y = padTop; y < padTop + newH; y++) {
+        const row = base + y * dstW;
+        out.fill(pad, row, row + padLeft);
+        out.fill(pad, row + padLeft + newW, row + dstW);
+      }
+    }
+  }
+
+  if (newW === img.width && newH === img.height) {
+    copyPlanar(img, out, rBase + padTop * dstW + padLeft, plane, dstW);
+  } else {
+    resizeLinearPlanar(img, newW, newH, out, rBase + padTop * dstW + padLeft, plane, dstW);
+  }
+}
+
+function copyPlanar(img: RgbImage, out: Float32Array, start: number, plane: number, stride: number): void {
+  const { data, width, height } = img;
+  const lut = U8_TO_UNIT;
+  let i = 0;
+  for (let y = 0; y < height; y++) {
+    let o = start + y * stride;
+    const end = o + width;
+    for (; o < end; o++, i += 3) {
+      out[o] = lut[data[i]!]!;
+      out[o + plane] = lut[data[i + 1]!]!;
+      out[o + 2 * plane] = lut[data[i + 2]!]!;
+    }
+  }
+}
+
+function resizeLinearPlanar(
+  img: RgbImage,
+  newW: number,
+  newH: number,
+  out: Float32Array,
+  start: number,
+  plane: number,
+  stride: number,
+): void {
+  const { data, width: srcW, height: srcH } = img;
+  const scaleX = 1 / (newW / srcW);
+  const scaleY = 1 / (newH / srcH);
+
+  // x tables: byte offsets of the two source pixels and their coefficients.
+  const xo0 = new Int32Array(newW);
+  const xo1 = new Int32Array(newW);
+  const ax0 = new Int32Array(newW);
+  const ax1 = new Int32Array(newW);
+  for (let dx = 0; dx < newW; dx++) {
+    const [sx, a0, a1] = linearCoefs(dx, scaleX, srcW, true);
+    xo0[dx] = sx * 3;
+    xo1[dx] = Math.min(sx + 1, srcW - 1) * 3; // clamped to stay in bounds; its coefficient is 0 there
+    ax0[dx] = a0;
+    ax1[dx] = a1;
+  }
+
+  // Two horizontally resized rows, already shifted right by 4 as the vertical pass wants them.
+  const rowLen = newW * 3;
+  let buf0 = new Int32Array(rowLen);
+  let buf1 = new Int32Array(rowLen);
+  let tag0 = -1;
+  let tag1 = -1;
+  const hresize = (sy: number, dst: Int32Array): void => hresizeRow(data, sy * srcW * 3, newW, xo0, xo1, ax0, ax1, dst);
+
+  for (let dy = 0; dy < newH; dy++) {
+    const [sy, b0, b1] = linearCoefs(dy, scaleY, srcH, false);
+    const s0 = sy < 0 ? 0 : sy > srcH - 1 ? srcH - 1 : sy;
+    const s1 = sy + 1 < 0 ? 0 : sy + 1 > srcH - 1 ? srcH - 1 : sy + 1;
+    // Reuse rows from the previous output row where possible (downscales by < 2 share rows).
+    if (tag0 !== s0) {
+      if (tag1 === s0) {
+        const t = buf0;
+        buf0 = buf1;
+        buf1 = t;
+        tag1 = tag0;
+        tag0 = s0;
+      } else {
+        if (tag0 === s1) {
+          const t = buf0;
+          buf0 = buf1;
+          buf1 = t;
+          tag1 = tag0;
+        }
+        hresize(s0, buf0);
+        tag0 = s0;
+      }
+    }
+    if (tag1 !== s1) {
+      if (s1 === s0) buf1.set(buf0);
+      else hresize(s1, buf1);
+      tag1 = s1;
+    }
+    vresizeRow(buf0, buf1, b0, b1, rowLen, out, start + dy * stride, plane);
+  }
+}
+
+/** One source row resized horizontally (11-bit fixed point), stored >> 4 for the vertical pass. */
+function hresizeRow(
+  data: Uint8Array,
+  rowStart: number,
+  newW: number,
+  xo0: Int32Array,
+  xo1: Int32Array,
+  ax0: Int32Array,
+  ax1: Int32Array,
+  dst: Int32Array,
+): void {
+  for (let dx = 0, j = 0; dx < newW; dx++, j += 3) {
+    const p0 = rowStart + xo0[dx]!;
+    const p1 = rowStart + xo1[dx]!;
+    const a0 = ax0[dx]!;
+    const a1 = ax1[dx]!;
+    dst[j] = (data[p0]! * a0 + data[p1]! * a1) >> 4;
+    dst[j + 1] = (data[p0 + 1]! * a0 + data[p1 + 1]! * a1) >> 4;
+    dst[j + 2] = (data[p0 + 2]! * a0 + data[p1 + 2]! * a1) >> 4;
+  }
+}
+
+/** One output row from two horizontally resized rows, written to the three planes. */
+function vresizeRow(
+  h0: Int32Array,
+  h1: Int32Array,
+  b0: number,
+  b1: number,
+  rowLen: number,
+  out: Float32Array,
+  o: number,
+  plane: number,
+): void {
+  const lut = U8_TO_UNIT;
+  const plane2 = 2 * plane;
+  for (let j = 0; j < rowLen; j += 3, o++) {
+    out[o] = lut[(((b0 * h0[j]!) >> 16) + ((b1 * h1[j]!) >> 16) + 2) >> 2]!;
+    out[o + plane] = lut[(((b0 * h0[j + 1]!) >> 16) + ((b1 * h1[j + 1]!) >> 16) + 2) >> 2]!;
+    out[o + plane2] = lut[(((b0 * h0[j + 2]!) >> 16) + ((b1 * h1[j + 2]!) >> 16) + 2) >> 2]!;
+  }
+}
+
+/** Convenience: letterbox one image into a fresh [3, dstH, dstW] tensor. */
+export function letterboxToTensor(
+  img: RgbImage,
+  dstW: number,
+  dstH: number,
+): { tensor: Float32Array; geometry: LetterboxGeometry } {
+  const geometry = letterboxGeometry(img.width, img.height, dstW, dstH);
+  const tensor = new Float32Array(3 * dstW * dstH);
+  letterboxInto(img, geometry, tensor, 0);
+  return { tensor, geometry };
+}

@@ -1,0 +1,159 @@
+// The command-line program: flags are parsed once into a RunConfig; failures map to exit codes.
+// Errors a user can fix are one line on stderr (a stack trace only with --verbose).
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import type { RunConfig } from './config.js';
+import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber } from './config.js';
+import { InferenceError } from './inference/pool.js';
+import { InputError } from './inputs/input-error.js';
+import { ModelError } from './model/errors.js';
+import { formatFromPath } from './outputs/sink.js';
+import { EXIT_USAGE, runBatch } from './run.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Errors that mean "the run could not start"; anything else is a bug and keeps its stack. */
+function isUserError(err: unknown): err is Error {
+  return err instanceof UsageError || err instanceof InputError || err instanceof ModelError || err instanceof InferenceError;
+}
+
+interface BatchFlags {
+  model?: string;
+  names?: string;
+  imgsz?: string;
+  device: string;
+  batch: string;
+  workers: string;
+  threads: string;
+  conf: string;
+  iou: string;
+  maxDet: string;
+  classes?: string;
+  agnosticNms?: boolean;
+  out?: string;
+  format?: string;
+  recursive: boolean;
+  pathColumn: string;
+  maxPixels: string;
+  overwrite?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.ProcessEnv): RunConfig {
+  const modelPath = f.model ?? env.YOLO_SERVE_MODEL;
+  if (!modelPath) throw new UsageError('no model given: pass --model PATH or set YOLO_SERVE_MODEL');
+  if (!f.out) throw new UsageError('no output given: pass --out FILE (.jsonl or .csv), or --out - for stdout');
+  const format = f.format ? parseFormat(f.format) : f.out === '-' ? 'jsonl' : formatFromPath(f.out);
+  if (!format) throw new UsageError(`cannot tell the output format from '${f.out}': use a .jsonl or .csv name, or --format`);
+  return {
+    inputs,
+    recursive: f.recursive,
+    pathColumn: f.pathColumn,
+    modelPath,
+    namesFile: f.names ?? null,
+    imgsz: f.imgsz ? parseImgsz(f.imgsz) : null,
+    device: parseDevice(f.device),
+    batch: parseAutoInt('--batch', f.batch),
+    workers: parseAutoInt('--workers', f.workers),
+    threads: parseAutoInt('--threads', f.threads),
+    decodeConcurrency: DEFAULTS.decodeConcurrency,
+    post: {
+      conf: parseNumber('--conf', f.conf, { min: 0, max: 1 }),
+      iou: parseNumber('--iou', f.iou, { min: 0, max: 1 }),
+      maxDet: parseNumber('--max-det', f.maxDet, { min: 1, integer: true }),
+      classes: f.classes ? parseClasses(f.classes) : null,
+      agnostic: Boolean(f.agnosticNms),
+    },
+    maxPixels: parseNumber('--max-pixels', f.maxPixels, { min: 1, integer: true }),
+    out: f.out,
+    format,
+    summaryPath: null,
+    resume: false,
+    retryFailed: false,
+    overwrite: Boolean(f.overwrite),
+    maxFailures: null,
+    maxFailureRate: null,
+    shard: null,
+    progress: 'auto',
+    progressIntervalSec: DEFAULTS.progressIntervalSec,
+    quiet: Boolean(f.quiet),
+    verbose: Boolean(f.verbose),
+  };
+}
+
+export function buildProgram(onExit: (code: number) => void): Command {
+  const program = new Command('yolo-serve')
+    .description('Offline batch object detection with Ultralytics YOLO models exported to ONNX.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('batch')
+    .description('detect objects in images and stream the results to JSONL or CSV')
+    .argument('<inputs...>', 'image files, directories, quoted globs, manifests (.txt/.csv/.jsonl), or - for paths on stdin')
+    .option('-m, --model <path>', 'ONNX model (default: $YOLO_SERVE_MODEL)')
+    .option('-o, --out <file>', 'output file (.jsonl or .csv), or - for stdout')
+    .addOption(new Option('--format <format>', 'output format (default: from --out extension)').choices(['jsonl', 'csv']))
+    .option('--names <file>', 'class names file (json, "0: person" lines, or one name per line)')
+    .option('--imgsz <n|h,w>', 'input size for dynamic-shape models (default: model metadata, else 640)')
+    .option('--device <device>', 'auto | cpu | cuda | tensorrt | webgpu', DEFAULTS.device)
+    .option('--conf <n>', 'confidence threshold', String(DEFAULTS.conf))
+    .option('--iou <n>', 'NMS IoU threshold', String(DEFAULTS.iou))
+    .option('--max-det <n>', 'maximum detections per image', String(DEFAULTS.maxDet))
+    .option('--classes <ids>', 'keep only these class ids, e.g. 0,2')
+    .option('--agnostic-nms', 'class-agnostic NMS')
+    .option('--batch <n|auto>', 'images per inference call (dynamic-batch models)', DEFAULTS.batch)
+    .option('--workers <n|auto>', 'inference sessions running in parallel', DEFAULTS.workers)
+    .option('--threads <n|auto>', 'intra-op threads per session', DEFAULTS.threads)
+    .option('--no-recursive', 'do not descend into subdirectories')
+    .option('--path-column <name>', 'column holding the image path in .csv manifests', DEFAULTS.pathColumn)
+    .option('--max-pixels <n>', 'reject images with more pixels than this', String(DEFAULTS.maxPixels))
+    .option('--overwrite', 'replace an existing output file')
+    .option('-q, --quiet', 'print only errors')
+    .option('-v, --verbose', 'more detail, and stack traces on errors')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ yolo-serve batch ./images --model yolo11n.onnx --out results.jsonl
+  $ yolo-serve batch 'data/**/*.jpg' manifest.txt --model yolov8n.onnx --out dets.csv --conf 0.4 --classes 0,2
+  $ find /data -name '*.png' | yolo-serve batch - --model yolo11n.onnx --out - > dets.jsonl
+
+Exit codes: 0 all images ok, 1 some images failed (the run still completed), 2 usage, model or input error.`,
+    )
+    .action(async (inputs: string[], flags: BatchFlags) => {
+      const cfg = toRunConfig(inputs, flags, process.env);
+      const { exitCode } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr });
+      onExit(exitCode);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const verbose = argv.includes('--verbose') || argv.includes('-v');
+  const program = buildProgram((code) => {
+    process.exitCode = code;
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // commander already printed the message (or help/version, which exit 0).
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    if (isUserError(err)) {
+      process.stderr.write(`yolo-serve: ${err.message}\n`);
+      if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    process.stderr.write(`yolo-serve: internal error: ${err instanceof Error ? (verbose ? err.stack : err.message) : String(err)}\n`);
+    process.exitCode = 70;
+  }
+}
+
