@@ -38,7 +38,9 @@ export interface RunConfig {
   maxFailures: number | null;
   maxFailureRate: number | null;
 
+  /** Explicit --shard; null means "look at the environment" (JOB_COMPLETION_INDEX, ...). */
   shard: { index: number; count: number } | null;
+  shardCount: number | null;
 
   progress: 'auto' | 'off';
   progressIntervalSec: number;

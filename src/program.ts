@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { RunConfig } from './config.js';
-import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber } from './config.js';
+import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from './config.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
 import { ModelError } from './model/errors.js';
@@ -36,6 +36,15 @@ interface BatchFlags {
   pathColumn: string;
   maxPixels: string;
   overwrite?: boolean;
+  resume?: boolean;
+  retryFailed?: boolean;
+  maxFailures?: string;
+  maxFailureRate?: string;
+  shard?: string;
+  shardCount?: string;
+  summary?: string;
+  progress: boolean;
+  progressInterval: string;
   verbose?: boolean;
   quiet?: boolean;
 }
@@ -68,15 +77,16 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
     maxPixels: parseNumber('--max-pixels', f.maxPixels, { min: 1, integer: true }),
     out: f.out,
     format,
-    summaryPath: null,
-    resume: false,
-    retryFailed: false,
+    summaryPath: f.summary ?? null,
+    resume: Boolean(f.resume),
+    retryFailed: Boolean(f.retryFailed),
     overwrite: Boolean(f.overwrite),
-    maxFailures: null,
-    maxFailureRate: null,
-    shard: null,
-    progress: 'auto',
-    progressIntervalSec: DEFAULTS.progressIntervalSec,
+    maxFailures: f.maxFailures !== undefined ? parseNumber('--max-failures', f.maxFailures, { min: 0, integer: true }) : null,
+    maxFailureRate: f.maxFailureRate !== undefined ? parseNumber('--max-failure-rate', f.maxFailureRate, { min: 0, max: 1 }) : null,
+    shard: f.shard !== undefined ? parseShard(f.shard) : null,
+    shardCount: f.shardCount !== undefined ? parseNumber('--shard-count', f.shardCount, { min: 1, integer: true }) : null,
+    progress: f.progress ? 'auto' : 'off',
+    progressIntervalSec: parseNumber('--progress-interval', f.progressInterval, { min: 0.1 }),
     quiet: Boolean(f.quiet),
     verbose: Boolean(f.verbose),
   };
@@ -110,6 +120,15 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--path-column <name>', 'column holding the image path in .csv manifests', DEFAULTS.pathColumn)
     .option('--max-pixels <n>', 'reject images with more pixels than this', String(DEFAULTS.maxPixels))
     .option('--overwrite', 'replace an existing output file')
+    .option('--resume', 'continue an earlier run: skip images already in --out and append the rest')
+    .option('--retry-failed', 'with --resume, process images recorded as failed again')
+    .option('--max-failures <n>', 'stop the run (exit 1) once more than N images have failed')
+    .option('--max-failure-rate <r>', 'stop the run (exit 1) once more than this fraction of images has failed, e.g. 0.05')
+    .option('--shard <index/count>', 'process only shard INDEX of COUNT (zero-based), e.g. 3/16')
+    .option('--shard-count <n>', 'shard count when the index comes from JOB_COMPLETION_INDEX (or $YOLO_SERVE_SHARD_COUNT)')
+    .option('--summary <file>', 'write the run summary as JSON')
+    .option('--no-progress', 'no progress bar or status lines')
+    .option('--progress-interval <sec>', 'seconds between status lines when stderr is not a terminal', String(DEFAULTS.progressIntervalSec))
     .option('-q, --quiet', 'print only errors')
     .option('-v, --verbose', 'more detail, and stack traces on errors')
     .addHelpText(
