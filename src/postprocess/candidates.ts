@@ -83,20 +83,16 @@ function channelsFirst(data: Float32Array, rows: number, n: number, opts: Candid
     if (!(score > conf)) continue;
     const cls = bestCls[j]!;
     if (allowed !== null && allowed[cls] !== 1) continue;
-    const cx = data[j]!;
-    const cy = data[n + j]!;
-    const hw = data[2 * n + j]! / 2;
-    const hh = data[3 * n + j]! / 2;
-    out.push({
-      x1: Math.fround(cx - hw),
-      y1: Math.fround(cy - hh),
-      x2: Math.fround(cx + hw),
-      y2: Math.fround(cy + hh),
-      score,
-      cls,
-    });
+    out.push(fromXywh(data[j]!, data[n + j]!, data[2 * n + j]!, data[3 * n + j]!, score, cls));
   }
   return out;
+}
+
+/** xywh2xyxy in float32, as torch computes it on the model's float32 output. */
+function fromXywh(cx: number, cy: number, w: number, h: number, score: number, cls: number): Candidate {
+  const hw = w / 2;
+  const hh = h / 2;
+  return { x1: Math.fround(cx - hw), y1: Math.fround(cy - hh), x2: Math.fround(cx + hw), y2: Math.fround(cy + hh), score, cls };
 }
 
 /** YOLOv5 head: cx,cy,w,h,obj,cls...; score = obj × cls (YOLOv5 non_max_suppression). */
@@ -121,18 +117,7 @@ function objectness(data: Float32Array, n: number, cols: number, opts: Candidate
     }
     if (!(score > conf)) continue;
     if (allowed !== null && allowed[cls] !== 1) continue;
-    const cx = data[row]!;
-    const cy = data[row + 1]!;
-    const hw = data[row + 2]! / 2;
-    const hh = data[row + 3]! / 2;
-    out.push({
-      x1: Math.fround(cx - hw),
-      y1: Math.fround(cy - hh),
-      x2: Math.fround(cx + hw),
-      y2: Math.fround(cy + hh),
-      score,
-      cls,
-    });
+    out.push(fromXywh(data[row]!, data[row + 1]!, data[row + 2]!, data[row + 3]!, score, cls));
   }
   return out;
 }
