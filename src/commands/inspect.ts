@@ -194,8 +194,7 @@ async function providerReport(): Promise<InspectReport['providers']> {
 
 const shapeText = (s: Dim[] | null): string => (s === null ? '(no shape declared)' : formatShape(s));
 
-function tensorRows(list: (InspectTensor & { role?: string })[]): string[] {
-  const nameW = Math.max(...list.map((t) => t.name.length), 4);
+function tensorRows(list: (InspectTensor & { role?: string })[], nameW: number): string[] {
   return list.map((t) => `${t.name.padEnd(nameW)}  ${t.dtype.padEnd(7)}  ${shapeText(t.shape)}${t.role ? (t.role === 'detections' ? '  ← detections' : '  (ignored)') : ''}`);
 }
 
@@ -209,8 +208,10 @@ export function formatInspectText(r: InspectReport): string {
   rows.push(['model', `${r.model.path} (${mb(r.model.size_bytes)}, sha256 ${r.model.sha256.slice(0, 16)}…)`]);
   const producer = r.onnx.producer ? `, producer ${r.onnx.producer}${r.onnx.producer_version ? ` ${r.onnx.producer_version}` : ''}` : '';
   rows.push(['onnx', `ir ${r.onnx.ir_version}, opset ${r.onnx.opset ?? '?'}${producer}`]);
-  rows.push(['inputs', tensorRows(r.inputs)]);
-  rows.push(['outputs', tensorRows(r.outputs)]);
+  // One name column for inputs and outputs, so dtypes and shapes line up across both.
+  const nameW = Math.max(...[...r.inputs, ...r.outputs].map((t) => t.name.length), 4);
+  rows.push(['inputs', tensorRows(r.inputs, nameW)]);
+  rows.push(['outputs', tensorRows(r.outputs, nameW)]);
   if (!r.usable) {
     rows.push(['usable', `no: ${r.error}`]);
   } else {
