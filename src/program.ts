@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { RunConfig } from './config.js';
 import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from './config.js';
+import { inspectCommand } from './commands/inspect.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
 import { ModelError } from './model/errors.js';
@@ -129,7 +130,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--summary <file>', 'write the run summary as JSON')
     .option('--no-progress', 'no progress bar or status lines')
     .option('--progress-interval <sec>', 'seconds between status lines when stderr is not a terminal', String(DEFAULTS.progressIntervalSec))
-    .option('-q, --quiet', 'print only errors')
+    .option('-q, --quiet', 'print only errors and the final summary')
     .option('-v, --verbose', 'more detail, and stack traces on errors')
     .addHelpText(
       'after',
@@ -138,6 +139,7 @@ Examples:
   $ yolo-serve batch ./images --model yolo11n.onnx --out results.jsonl
   $ yolo-serve batch 'data/**/*.jpg' manifest.txt --model yolov8n.onnx --out dets.csv --conf 0.4 --classes 0,2
   $ find /data -name '*.png' | yolo-serve batch - --model yolo11n.onnx --out - > dets.jsonl
+  $ yolo-serve batch /data/today --model yolo11n.onnx --out dets.jsonl --summary run.json --progress-interval 30
 
 Exit codes: 0 all images ok, 1 some images failed (the run still completed), 2 usage, model or input error.`,
     )
@@ -146,6 +148,17 @@ Exit codes: 0 all images ok, 1 some images failed (the run still completed), 2 u
       const { exitCode } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr });
       onExit(exitCode);
     });
+
+  program.addCommand(inspectCommand(onExit));
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ yolo-serve batch ./images --model yolo11n.onnx --out results.jsonl --summary summary.json
+  $ yolo-serve inspect yolo11n.onnx
+
+Run 'yolo-serve help <command>' for a command's options.`,
+  );
 
   return program;
 }

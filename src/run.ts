@@ -11,8 +11,10 @@ import { InferencePool } from './inference/pool.js';
 import { planParallelism } from './inference/plan.js';
 import { planDevices } from './inference/providers.js';
 import { expandInputs } from './inputs/expand.js';
-import { detectLayoutFromRuntimeShape } from './model/layout.js';
 import { resolveModel } from './model/resolve.js';
+import { settleLayout } from './model/settle-layout.js';
+import { RunReport } from './metrics/report.js';
+import { checkSummaryTarget } from './metrics/summary-file.js';
 import { openSink } from './outputs/sink.js';
 import { runPipeline } from './pipeline.js';
 
@@ -30,7 +32,7 @@ export interface RunOutcome {
 }
 
 export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
-  const started = performance.now();
+  const report = new RunReport(cfg, { stderr: io.stderr });
   const say = (line: string) => {
     if (!cfg.quiet) io.stderr.write(`${line}\n`);
   };
@@ -38,6 +40,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const expanded = await expandInputs(cfg.inputs, { recursive: cfg.recursive, pathColumn: cfg.pathColumn, stdin: io.stdin });
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
+  await checkSummaryTarget(cfg.summaryPath, cfg.out);
 
   const plan = planDevices(cfg.device);
   for (const s of plan.skipped) if (cfg.verbose) say(`device ${s.device} skipped: ${s.reason}`);
@@ -63,37 +66,38 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason}`).join('; ');
       say(`device: cpu (no GPU provider available — ${why})`);
     }
-    // The declared output shape may be symbolic; the warm-up run's real dims settle the layout.
-    const { layout } = detectLayoutFromRuntimeShape(pool.probeDims, model.names.length, model.metadata);
-    if (!model.layoutPending && layout !== model.layout) {
-      throw new UsageError(`${cfg.modelPath}: output shape [${pool.probeDims.join(', ')}] does not match the expected ${model.layout} layout`);
-    }
+    const layout = settleLayout(model, pool.probeDims);
     pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
 
     const sink = await openSink(cfg.out, cfg.format, { append: false });
     let outcome;
+    report.startProgress(expanded.jobs.length);
     try {
       outcome = await runPipeline(expanded.jobs, pool, sink, {
         imgsz: model.imgsz,
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
+        metrics: report.metrics,
+        onResult: (r) => report.onResult(r),
       });
     } finally {
       await sink.close();
     }
-    const wallS = (performance.now() - started) / 1000;
-    const images = outcome.ok + outcome.failed;
-    say(
-      `yolo-serve: ${images} images (${outcome.ok} ok, ${outcome.failed} failed${expanded.skipped ? `, ${expanded.skipped} non-image files skipped` : ''}), ` +
-        `${outcome.detections} detections in ${wallS.toFixed(1)}s (${(images / wallS).toFixed(1)} images/s, ${pool.device}, ${par.workers}×${par.threads} threads, batch ${par.batch})`,
-    );
-    if (outcome.fatal) {
-      io.stderr.write(`yolo-serve: error: ${outcome.fatal.message}\n`);
-      return { exitCode: EXIT_SOME_FAILED };
-    }
-    return { exitCode: outcome.failed > 0 ? EXIT_SOME_FAILED : EXIT_OK };
+    const { exitCode } = await report.finish({
+      exitCode: outcome.fatal || outcome.failed > 0 ? EXIT_SOME_FAILED : EXIT_OK,
+      outcome,
+      skipped: expanded.skipped,
+      model,
+      layout,
+      device: { used: pool.device, skipped: plan.skipped, failed: pool.fallbacks },
+      parallelism: par,
+      stopReason: outcome.fatal?.message ?? null,
+    });
+    if (outcome.fatal) io.stderr.write(`yolo-serve: error: ${outcome.fatal.message}\n`);
+    return { exitCode };
   } finally {
+    report.stopProgress();
     await pool.close();
   }
 }
