@@ -168,7 +168,9 @@ export async function main(argv: string[]): Promise<void> {
   const program = buildProgram((code) => {
     process.exitCode = code;
   });
-  program.exitOverride();
+  // Subcommands copy exitOverride from their parent only when they are created, so each one
+  // needs its own; otherwise commander exits with its own code 1 for a bad flag, not 2.
+  for (const cmd of [program, ...program.commands]) cmd.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

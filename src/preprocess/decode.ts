@@ -85,8 +85,21 @@ export async function decodeBuffer(buf: Uint8Array, label: string, opts: DecodeO
       const size = await headerSize(buf);
       return fail('TOO_LARGE', `${label}: image${size} has more pixels than the limit of ${limit}`);
     }
-    return fail('DECODE_FAILED', `${label}: cannot decode image (${message.trim()})`);
+    return fail('DECODE_FAILED', `${label}: cannot decode image (${oneLine(message)})`);
   }
+}
+
+/**
+ * libvips reports one line per libjpeg/libpng warning, often the same line several times; an
+ * error record's message stays on one line so CSV rows and logs stay one line per image.
+ */
+function oneLine(message: string): string {
+  const kept: string[] = [];
+  for (const raw of message.split('\n')) {
+    const line = raw.trim();
+    if (line.length > 0 && !kept.some((k) => k.includes(line))) kept.push(line);
+  }
+  return kept.join('; ');
 }
 
 /** " (W×H)" from the header alone, or "" when even that cannot be read. */
