@@ -43,6 +43,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
 
   const plan = planDevices(cfg.device);
+  if (plan.candidates.length === 0) {
+    throw new UsageError(`--device ${cfg.device} is not available here: ${plan.skipped.map((s) => s.reason).join('; ')}`);
+  }
   for (const s of plan.skipped) if (cfg.verbose) say(`device ${s.device} skipped: ${s.reason}`);
   if (cfg.batch !== 'auto' && cfg.batch > 1 && !model.dynamicBatch) {
     say(`note: ${cfg.modelPath} has a fixed batch of 1; --batch ${cfg.batch} ignored`);
@@ -63,8 +66,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   );
   try {
     if (cfg.device === 'auto' && pool.device === 'cpu' && (plan.skipped.length > 0 || pool.fallbacks.length > 0)) {
-      const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason}`).join('; ');
-      say(`device: cpu (no GPU provider available — ${why})`);
+      // One short line: the reasons without their fix-it hints (`yolo-serve inspect` shows those).
+      const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason.replace(/ \(.*\)$/, '')}`).join('; ');
+      say(`device: cpu (${why})`);
     }
     const layout = settleLayout(model, pool.probeDims);
     pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });

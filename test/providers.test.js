@@ -112,13 +112,25 @@ describe('planDevices / unavailableReason (Linux checks)', { skip: process.platf
     assert.deepEqual(asked, []);
   });
 
-  test('an explicit --device is tried as asked, without file checks (the session reports the failure)', () => {
+  test('an explicit --device is tried as asked when its provider library is installed', () => {
     for (const device of ['cpu', 'cuda', 'tensorrt', 'webgpu']) {
-      const { exists, asked } = fakeFs();
-      assert.deepEqual(planDevices(device, probe, exists), { candidates: [device], skipped: [] });
-      assert.deepEqual(asked, []);
+      assert.deepEqual(planDevices(device, probe, () => true), { candidates: [device], skipped: [] });
     }
+    // webgpu's checks are heuristics (device nodes, loader paths): an explicit request skips them.
+    const { exists, asked } = fakeFs();
+    assert.deepEqual(planDevices('webgpu', probe, exists), { candidates: ['webgpu'], skipped: [] });
+    assert.deepEqual(asked, []);
     assert.deepEqual(DEVICE_REQUESTS, ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu']);
+  });
+
+  test('an explicit cuda/tensorrt without its provider library is refused up front, with the reason', () => {
+    for (const device of ['cuda', 'tensorrt']) {
+      const plan = planDevices(device, probe, () => false);
+      assert.deepEqual(plan.candidates, []);
+      assert.equal(plan.skipped.length, 1);
+      assert.equal(plan.skipped[0].device, device);
+      assert.match(plan.skipped[0].reason, new RegExp(`libonnxruntime_providers_${device}\\.so is not installed`));
+    }
   });
 
   test('defaultProbe points at the installed onnxruntime-node binaries', () => {

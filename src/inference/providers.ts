@@ -66,7 +66,12 @@ export function unavailableReason(device: DeviceKind, probe: Probe, exists: (p: 
 }
 
 export function planDevices(request: DeviceRequest, probe: Probe = defaultProbe(), exists?: (p: string) => boolean): DevicePlan {
-  if (request !== 'auto') return { candidates: [request], skipped: [] };
+  if (request !== 'auto') {
+    // An explicit request is tried as asked, except when the provider's own library is plainly
+    // missing: then ORT would only print native errors before failing the same way.
+    const missingLib = request === 'cuda' || request === 'tensorrt' ? unavailableReason(request, probe, exists) : null;
+    return missingLib ? { candidates: [], skipped: [{ device: request, reason: missingLib }] } : { candidates: [request], skipped: [] };
+  }
   const candidates: DeviceKind[] = [];
   const skipped: DevicePlan['skipped'] = [];
   for (const device of AUTO_ORDER) {
