@@ -11,6 +11,8 @@ import { InferencePool } from './inference/pool.js';
 import { planParallelism } from './inference/plan.js';
 import { planDevices } from './inference/providers.js';
 import { expandInputs } from './inputs/expand.js';
+import { describeShard, selectShard } from './inputs/shard.js';
+import { shardRoot } from './inputs/shard-root.js';
 import { detectLayoutFromRuntimeShape } from './model/layout.js';
 import { resolveModel } from './model/resolve.js';
 import { openSink } from './outputs/sink.js';
@@ -36,6 +38,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   };
 
   const expanded = await expandInputs(cfg.inputs, { recursive: cfg.recursive, pathColumn: cfg.pathColumn, stdin: io.stdin });
+  // Sharding happens on the full, de-duplicated list, so every worker sees the same split.
+  const jobs = cfg.shard ? selectShard(expanded.jobs, cfg.shard, await shardRoot(cfg.inputs, process.cwd())) : expanded.jobs;
+  if (cfg.shard) say(describeShard(cfg.shard, jobs.length, expanded.jobs.length));
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
 
@@ -73,7 +78,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     const sink = await openSink(cfg.out, cfg.format, { append: false });
     let outcome;
     try {
-      outcome = await runPipeline(expanded.jobs, pool, sink, {
+      outcome = await runPipeline(jobs, pool, sink, {
         imgsz: model.imgsz,
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
