@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { RunConfig } from './config.js';
 import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from './config.js';
+import { registerMergeCommand } from './commands/merge.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
@@ -148,6 +149,8 @@ Exit codes: 0 all images ok, 1 some images failed (the run still completed), 2 u
       const { exitCode } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr });
       onExit(exitCode);
     });
+
+  registerMergeCommand(program, onExit);
 
   return program;
 }
