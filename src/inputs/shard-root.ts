@@ -30,7 +30,7 @@ export function globBase(pattern: string, cwd: string): string {
   const segments = pattern.split('/');
   const fixed: string[] = [];
   for (const s of segments.slice(0, -1)) {
-    if (fg.isDynamicPattern(s)) break;
+    if (s !== '' && fg.isDynamicPattern(s)) break;
     fixed.push(s);
   }
   // A leading '' is the filesystem root of an absolute pattern.
