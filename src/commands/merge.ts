@@ -198,6 +198,7 @@ async function checkFlags(opts: MergeOptions): Promise<void> {
   if ((opts.summaries === null) !== (opts.summaryOut === null)) {
     throw new UsageError('--summaries and --summary-out go together: the shard summaries to merge, and where the merged one goes');
   }
+  if (opts.out === '-' && opts.summaryOut === '-') throw new UsageError('OUT - and --summary-out - would both write to stdout; give one of them a file');
   for (const file of opts.parts) {
     if (file === '-') throw new UsageError('parts must be files (merge reads them twice), not -');
     const st = await stat(file).catch(() => null);
