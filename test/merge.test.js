@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, readdir, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,9 @@ import { PassThrough } from 'node:stream';
 import { comparePaths, pathOrder, pathGroups, resolveGroup } from '../dist/merge/plan.js';
 import { runMerge, toMergeOptions } from '../dist/commands/merge.js';
 import { UsageError } from '../dist/config.js';
-import { runCli } from './helpers/shard-fixtures.js';
+import { runCli, writeImages, writeSyntheticModel } from './helpers/shard-fixtures.js';
+import { toRunConfig } from '../dist/program.js';
+import { runBatch } from '../dist/run.js';
 
 // Records as batch writes them (JSONL), for images under /d.
 const det = (name, cls, conf, x1) => `{"name":"${name}","class":${cls},"confidence":${conf},"box":{"x1":${x1},"y1":2,"x2":30,"y2":40}}`;
@@ -274,3 +277,45 @@ test('CLI: merge exit codes 0 / 1 / 2 and - for stdout', () =>
     assert.equal(inputs.code, 2);
     assert.match(inputs.stderr, /no such file or directory: .*missing-dir/);
   }));
+
+test('merge --summaries: merged shard summaries count what one unsharded run counts (or, without the summary module, a clear usage error)', async (t) => {
+  const haveSummaries = existsSync(new URL('../dist/metrics/summary.js', import.meta.url));
+  await withDir(async (dir) => {
+    const model = writeSyntheticModel(path.join(dir, 'm.onnx'));
+    const images = path.join(dir, 'images');
+    await writeImages(images, 24);
+    await writeFile(path.join(images, 'notes.txt'), 'not an image'); // skipped by every shard
+    const flags = {
+      device: 'cpu', batch: 'auto', workers: '1', threads: '1', conf: '0.25', iou: '0.7', maxDet: '300',
+      recursive: true, pathColumn: 'path', maxPixels: '268402689', progress: false, progressInterval: '10', quiet: true, model,
+    };
+    const run = (out, summary, shard) =>
+      runBatch(toRunConfig([images], { ...flags, out, summary, shard }, {}), { stdin: new PassThrough(), stderr: new PassThrough() });
+    const parts = [];
+    const summaries = [];
+    for (let i = 0; i < 3; i++) {
+      parts.push(path.join(dir, `part-${i}.jsonl`));
+      summaries.push(path.join(dir, `part-${i}.json`));
+      await run(parts[i], summaries[i], `${i}/3`);
+    }
+    const merged = path.join(dir, 'merged.json');
+    const o = opts(path.join(dir, 'merged.jsonl'), parts, { summaries, summaryOut: merged, quiet: true });
+    if (!haveSummaries) {
+      t.diagnostic('metrics/summary.ts is not on this branch: checking the usage error instead');
+      await assert.rejects(runMerge(o, io().io), (e) => e instanceof UsageError && /--summaries: merging run summaries is not available in this build/.test(e.message));
+      await assert.rejects(readFile(path.join(dir, 'merged.jsonl')), { code: 'ENOENT' }, 'no records merged either');
+      return;
+    }
+    await run(path.join(dir, 'full.jsonl'), path.join(dir, 'full.json'));
+    const r = await runMerge(o, io().io);
+    assert.equal(r.exitCode, 0);
+    const one = JSON.parse(await readFile(path.join(dir, 'full.json'), 'utf8'));
+    const all = JSON.parse(await readFile(merged, 'utf8'));
+    assert.equal(one.images.total, 25);
+    assert.equal(one.images.skipped, 1);
+    assert.deepEqual(all.images, one.images);
+    assert.deepEqual(all.failures, one.failures);
+    assert.deepEqual(all.detections, one.detections);
+    assert.equal(all.latency_ms.end_to_end.count, one.latency_ms.end_to_end.count);
+  });
+});
