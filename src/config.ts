@@ -1,8 +1,8 @@
 // The run's configuration, resolved once at the edge (CLI flags + environment) and passed down.
 // This is the only place defaults live.
 import type { DeviceRequest } from './inference/providers.js';
-import type { ResolvedShard } from './inputs/shard.js';
 import { DEVICE_REQUESTS } from './inference/providers.js';
+import type { ResolvedShard } from './inputs/shard.js';
 import type { PostprocessOptions } from './types.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
