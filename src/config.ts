@@ -2,6 +2,7 @@
 // This is the only place defaults live.
 import type { DeviceRequest } from './inference/providers.js';
 import { DEVICE_REQUESTS } from './inference/providers.js';
+import type { ResolvedShard } from './inputs/shard.js';
 import type { PostprocessOptions } from './types.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
@@ -38,8 +39,8 @@ export interface RunConfig {
   maxFailures: number | null;
   maxFailureRate: number | null;
 
-  /** Explicit --shard; null means "look at the environment" (JOB_COMPLETION_INDEX, ...). */
-  shard: { index: number; count: number } | null;
+  /** The shard this run processes, resolved from --shard or the environment (inputs/shard.ts); null: all images. */
+  shard: ResolvedShard | null;
   shardCount: number | null;
 
   progress: 'auto' | 'off';

@@ -5,8 +5,10 @@ import { Command, Option } from 'commander';
 import type { RunConfig } from './config.js';
 import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from './config.js';
 import { inspectCommand } from './commands/inspect.js';
+import { registerMergeCommand } from './commands/merge.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
+import { resolveShard } from './inputs/shard.js';
 import { ModelError } from './model/errors.js';
 import { formatFromPath } from './outputs/sink.js';
 import { EXIT_USAGE, runBatch } from './run.js';
@@ -56,6 +58,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
   if (!f.out) throw new UsageError('no output given: pass --out FILE (.jsonl or .csv), or --out - for stdout');
   const format = f.format ? parseFormat(f.format) : f.out === '-' ? 'jsonl' : formatFromPath(f.out);
   if (!format) throw new UsageError(`cannot tell the output format from '${f.out}': use a .jsonl or .csv name, or --format`);
+  const shardCount = f.shardCount !== undefined ? parseNumber('--shard-count', f.shardCount, { min: 1, integer: true }) : null;
   return {
     inputs,
     recursive: f.recursive,
@@ -84,8 +87,8 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
     overwrite: Boolean(f.overwrite),
     maxFailures: f.maxFailures !== undefined ? parseNumber('--max-failures', f.maxFailures, { min: 0, integer: true }) : null,
     maxFailureRate: f.maxFailureRate !== undefined ? parseNumber('--max-failure-rate', f.maxFailureRate, { min: 0, max: 1 }) : null,
-    shard: f.shard !== undefined ? parseShard(f.shard) : null,
-    shardCount: f.shardCount !== undefined ? parseNumber('--shard-count', f.shardCount, { min: 1, integer: true }) : null,
+    shard: resolveShard(f.shard !== undefined ? parseShard(f.shard) : null, shardCount, env),
+    shardCount,
     progress: f.progress ? 'auto' : 'off',
     progressIntervalSec: parseNumber('--progress-interval', f.progressInterval, { min: 0.1 }),
     quiet: Boolean(f.quiet),
@@ -150,6 +153,7 @@ Exit codes: 0 all images ok, 1 some images failed (the run still completed), 2 u
     });
 
   program.addCommand(inspectCommand(onExit));
+  registerMergeCommand(program, onExit);
   program.addHelpText(
     'after',
     `

@@ -11,6 +11,8 @@ import { InferencePool } from './inference/pool.js';
 import { planParallelism } from './inference/plan.js';
 import { planDevices } from './inference/providers.js';
 import { expandInputs } from './inputs/expand.js';
+import { describeShard, selectShard } from './inputs/shard.js';
+import { shardRoot } from './inputs/shard-root.js';
 import { resolveModel } from './model/resolve.js';
 import { settleLayout } from './model/settle-layout.js';
 import { RunReport } from './metrics/report.js';
@@ -38,6 +40,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   };
 
   const expanded = await expandInputs(cfg.inputs, { recursive: cfg.recursive, pathColumn: cfg.pathColumn, stdin: io.stdin });
+  // Sharding happens on the full, de-duplicated list, so every worker sees the same split.
+  const jobs = cfg.shard ? selectShard(expanded.jobs, cfg.shard, await shardRoot(cfg.inputs, process.cwd())) : expanded.jobs;
+  if (cfg.shard) say(describeShard(cfg.shard, jobs.length, expanded.jobs.length));
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
@@ -75,9 +80,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
 
     const sink = await openSink(cfg.out, cfg.format, { append: false });
     let outcome;
-    report.startProgress(expanded.jobs.length);
+    report.startProgress(jobs.length);
     try {
-      outcome = await runPipeline(expanded.jobs, pool, sink, {
+      outcome = await runPipeline(jobs, pool, sink, {
         imgsz: model.imgsz,
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
@@ -91,7 +96,8 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     const { exitCode } = await report.finish({
       exitCode: outcome.fatal || outcome.failed > 0 ? EXIT_SOME_FAILED : EXIT_OK,
       outcome,
-      skipped: expanded.skipped,
+      // Every shard sees the same non-image files; only shard 0 counts them so merged summaries add up.
+      skipped: cfg.shard && cfg.shard.index > 0 ? 0 : expanded.skipped,
       model,
       layout,
       device: { used: pool.device, skipped: plan.skipped, failed: pool.fallbacks },

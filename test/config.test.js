@@ -179,7 +179,7 @@ describe('command line → RunConfig', () => {
     assert.deepEqual([cfg.device, cfg.batch, cfg.workers, cfg.threads], ['cpu', 8, 2, 3]);
     assert.deepEqual(cfg.post, { conf: 0.4, iou: 0.5, maxDet: 10, classes: [0, 2], agnostic: true });
     assert.deepEqual([cfg.recursive, cfg.pathColumn, cfg.maxPixels, cfg.overwrite], [false, 'file', 1000000, true]);
-    assert.deepEqual([cfg.maxFailures, cfg.maxFailureRate, cfg.shard, cfg.summaryPath], [5, 0.1, { index: 1, count: 4 }, 's.json']);
+    assert.deepEqual([cfg.maxFailures, cfg.maxFailureRate, cfg.shard, cfg.summaryPath], [5, 0.1, { index: 1, count: 4, source: '--shard' }, 's.json']);
     assert.deepEqual([cfg.progress, cfg.progressIntervalSec, cfg.quiet], ['off', 2, true]);
   });
 

@@ -1,0 +1,181 @@
+// Reading shard outputs ("parts") for merge without holding their records: a scan yields each
+// image record's path and byte span, and a record is parsed again from its span only when it is
+// written out (or compared with a duplicate). Memory then grows with the number of images, not
+// with the number of detections.
+import { createReadStream, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { CsvParser, parseCsv } from '../inputs/csv-parse.js';
+import { CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
+import type { StoredResult } from '../outputs/read-results.js';
+import { formatFromPath, type ResultFormat } from '../outputs/sink.js';
+
+/** One image record in a part: [start, end) bytes. */
+export interface RecordSpan {
+  path: string;
+  start: number;
+  end: number;
+}
+
+export interface PartTail {
+  /** The part ends in an incomplete record (its writer was interrupted); that record is skipped. */
+  tornTail: boolean;
+}
+
+/** A part that cannot be read as a results file. */
+export class PartError extends Error {}
+
+/**
+ * The part's format: from its extension, else from its first bytes ('{' → JSONL, the results
+ * header → CSV). null for an empty file, which is a valid part of either format.
+ */
+export async function detectPartFormat(file: string): Promise<ResultFormat | null> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const head = buf.toString('utf8', 0, bytesRead).trimStart();
+    if (head === '') return null;
+    const byName = formatFromPath(file);
+    if (byName) return byName;
+    if (head.startsWith('{')) return 'jsonl';
+    if (head.startsWith(CSV_COLUMNS.join(','))) return 'csv';
+    throw new PartError(`${file}: not a results file (neither JSONL records nor the results CSV header)`);
+  } finally {
+    await fh.close();
+  }
+}
+
+export function scanPart(file: string, format: ResultFormat, tail: PartTail): AsyncGenerator<RecordSpan> {
+  return format === 'csv' ? scanCsv(file, tail) : scanJsonl(file, tail);
+}
+
+/** Reads and parses the record at `span` from an open file descriptor. */
+export function readRecord(fd: number, format: ResultFormat, span: { start: number; end: number }, where: string): StoredResult {
+  const buf = Buffer.allocUnsafe(span.end - span.start);
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, span.start + got);
+    if (n === 0) throw new PartError(`${where}: file changed while merging (record ends past the end of the file)`);
+    got += n;
+  }
+  const text = buf.toString('utf8');
+  return format === 'csv' ? parseCsvRecord(text, where) : parseJsonlRecord(text, where);
+}
+
+async function* scanJsonl(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
+  let rest: Buffer = Buffer.alloc(0);
+  let restStart = 0; // file offset of rest[0]
+  let lineNo = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+      lineNo++;
+      const line = buf.toString('utf8', start, nl);
+      if (line.trim() !== '') {
+        const r = parseJsonlRecord(line, `${file} line ${lineNo}`);
+        yield { path: r.path, start: restStart + start, end: restStart + nl };
+      }
+      start = nl + 1;
+    }
+    rest = buf.subarray(start);
+    restStart += start;
+  }
+  // Same rule as resume (outputs/read-results.ts): bytes after the last newline are a torn write.
+  tail.tornTail = rest.length > 0;
+}
+
+/**
+ * CSV rows are grouped back into images. Rows of one image are consecutive and share a path, but
+ * so may two records of the same image (a failed attempt followed by its retry, appended by
+ * resume), so a new record also starts wherever a row can only stand alone: an error row or a
+ * no-detection row, or a detection row after one of those.
+ */
+async function* scanCsv(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
+  const parser = new CsvParser();
+  let seenHeader = false;
+  let group: (RecordSpan & { row: CsvResultRow }) | null = null;
+  let bytesBefore = 0;
+  let prevEnd = 0;
+
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+    let consumed = 0;
+    let consumedBytes = 0;
+    for (const rec of parser.push(chunk)) {
+      consumedBytes += Buffer.byteLength(chunk.slice(consumed, rec.end));
+      consumed = rec.end;
+      const start = prevEnd;
+      const end = (prevEnd = bytesBefore + consumedBytes);
+      if (rec.fields.length === 1 && rec.fields[0] === '') continue;
+      const where = `${file} line ${rec.line}`;
+      if (!seenHeader) {
+        if (rec.fields.join(',') !== CSV_COLUMNS.join(',')) {
+          throw new PartError(`${where}: not a results CSV (header must be ${CSV_COLUMNS.join(',')})`);
+        }
+        seenHeader = true;
+        continue;
+      }
+      let row: CsvResultRow;
+      try {
+        row = parseCsvResultRow(rec.fields);
+      } catch (err) {
+        throw new PartError(`${where}: ${(err as Error).message}`);
+      }
+      if (group && continuesRecord(group.row, row)) {
+        group.end = end;
+        continue;
+      }
+      if (group) yield { path: group.path, start: group.start, end: group.end };
+      group = { path: row.path, start, end, row };
+    }
+    bytesBefore += Buffer.byteLength(chunk);
+  }
+  tail.tornTail = parser.hasPartialRecord;
+  // After a torn write the last image may have lost detection rows too: drop it, as resume does.
+  if (group && !tail.tornTail) yield { path: group.path, start: group.start, end: group.end };
+}
+
+function continuesRecord(first: CsvResultRow, row: CsvResultRow): boolean {
+  return (
+    row.path === first.path &&
+    first.detection !== null &&
+    first.error === null &&
+    row.detection !== null &&
+    row.error === null &&
+    row.width === first.width &&
+    row.height === first.height
+  );
+}
+
+function parseCsvRecord(text: string, where: string): StoredResult {
+  let result: StoredResult | null = null;
+  for (const rec of parseCsv(text)) {
+    if (rec.fields.length === 1 && rec.fields[0] === '') continue;
+    let row: CsvResultRow;
+    try {
+      row = parseCsvResultRow(rec.fields);
+    } catch (err) {
+      throw new PartError(`${where}: ${(err as Error).message}`);
+    }
+    if (!result) {
+      result = { path: row.path, width: row.width, height: row.height, detections: [], error: row.error };
+    }
+    if (row.detection) result.detections.push(row.detection);
+  }
+  if (!result) throw new PartError(`${where}: empty record`);
+  return result;
+}
+
+function parseJsonlRecord(line: string, where: string): StoredResult {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (err) {
+    throw new PartError(`${where}: invalid JSON (${(err as Error).message})`);
+  }
+  const o = v as Partial<StoredResult> | null;
+  if (typeof o !== 'object' || o === null || typeof o.path !== 'string' || !Array.isArray(o.detections)) {
+    throw new PartError(`${where}: not a result record (needs 'path' and 'detections')`);
+  }
+  return { path: o.path, width: o.width ?? null, height: o.height ?? null, detections: o.detections, error: o.error ?? null };
+}
