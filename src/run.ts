@@ -15,6 +15,10 @@ import { detectLayoutFromRuntimeShape } from './model/layout.js';
 import { resolveModel } from './model/resolve.js';
 import { openSink } from './outputs/sink.js';
 import { runPipeline } from './pipeline.js';
+import { describeResume, planResume } from './reliability/resume.js';
+import type { RunResult } from './reliability/run-guard.js';
+import { RunGuard } from './reliability/run-guard.js';
+import type { SignalProcess } from './reliability/signals.js';
 
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
@@ -23,11 +27,12 @@ export const EXIT_USAGE = 2;
 export interface Io {
   stdin: NodeJS.ReadableStream;
   stderr: NodeJS.WritableStream;
+  /** SIGINT/SIGTERM source (the CLI passes `process`); absent: no signal handling. */
+  signals?: SignalProcess;
 }
 
-export interface RunOutcome {
-  exitCode: number;
-}
+/** exitCode, `interrupted` (SIGINT/SIGTERM) and `stop` (why the run ended early, or null). */
+export interface RunOutcome extends RunResult {}
 
 export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const started = performance.now();
@@ -38,6 +43,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const expanded = await expandInputs(cfg.inputs, { recursive: cfg.recursive, pathColumn: cfg.pathColumn, stdin: io.stdin });
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
+  const resume = await planResume(cfg, expanded.jobs);
+  const resumeNote = describeResume(cfg, resume, expanded.jobs.length);
+  if (resumeNote) say(resumeNote);
 
   const plan = planDevices(cfg.device);
   for (const s of plan.skipped) if (cfg.verbose) say(`device ${s.device} skipped: ${s.reason}`);
@@ -58,6 +66,8 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     plan.candidates,
     par.workers,
   );
+  // From here until the outputs are closed, SIGINT/SIGTERM and the error budget stop the run gracefully.
+  const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr });
   try {
     if (cfg.device === 'auto' && pool.device === 'cpu' && (plan.skipped.length > 0 || pool.fallbacks.length > 0)) {
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason}`).join('; ');
@@ -70,30 +80,25 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     }
     pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
 
-    const sink = await openSink(cfg.out, cfg.format, { append: false });
-    let outcome;
-    try {
-      outcome = await runPipeline(expanded.jobs, pool, sink, {
+    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume }));
+    const outcome = await guard.drive(sink, resume.jobs.length, (signal) =>
+      runPipeline(resume.jobs, pool, sink, {
         imgsz: model.imgsz,
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
-      });
-    } finally {
-      await sink.close();
-    }
+        signal,
+      }),
+    );
     const wallS = (performance.now() - started) / 1000;
     const images = outcome.ok + outcome.failed;
     say(
       `yolo-serve: ${images} images (${outcome.ok} ok, ${outcome.failed} failed${expanded.skipped ? `, ${expanded.skipped} non-image files skipped` : ''}), ` +
         `${outcome.detections} detections in ${wallS.toFixed(1)}s (${(images / wallS).toFixed(1)} images/s, ${pool.device}, ${par.workers}×${par.threads} threads, batch ${par.batch})`,
     );
-    if (outcome.fatal) {
-      io.stderr.write(`yolo-serve: error: ${outcome.fatal.message}\n`);
-      return { exitCode: EXIT_SOME_FAILED };
-    }
-    return { exitCode: outcome.failed > 0 ? EXIT_SOME_FAILED : EXIT_OK };
+    return guard.finish(outcome, resume.skippedFailed);
   } finally {
+    guard.dispose();
     await pool.close();
   }
 }
@@ -105,6 +110,11 @@ async function checkOutputTarget(cfg: RunConfig): Promise<void> {
   if (st?.isDirectory()) throw new UsageError(`--out ${cfg.out} is a directory; give a file path`);
   if (st && st.size > 0 && !cfg.overwrite && !cfg.resume) {
     throw new UsageError(`output ${cfg.out} already exists; pass --overwrite to replace it or --resume to continue it`);
+  }
+  if (st?.isFile()) {
+    await access(cfg.out, constants.W_OK).catch(() => {
+      throw new UsageError(`cannot write output ${cfg.out}: permission denied`);
+    });
   }
   const dir = dirname(resolve(cfg.out));
   await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => {
