@@ -96,7 +96,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       `yolo-serve: ${images} images (${outcome.ok} ok, ${outcome.failed} failed${expanded.skipped ? `, ${expanded.skipped} non-image files skipped` : ''}), ` +
         `${outcome.detections} detections in ${wallS.toFixed(1)}s (${(images / wallS).toFixed(1)} images/s, ${pool.device}, ${par.workers}×${par.threads} threads, batch ${par.batch})`,
     );
-    return guard.finish(outcome, resume.skippedFailed);
+    const result = guard.finish(outcome, resume.skippedFailed);
+    // The --summary writer belongs here: result.interrupted and result.stop say how the run ended.
+    return result;
   } finally {
     guard.dispose();
     await pool.close();

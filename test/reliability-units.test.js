@@ -9,11 +9,11 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { handleStopSignals, SIGNAL_EXIT_CODES } from '../dist/reliability/signals.js';
 import { ErrorBudget, MIN_RATE_SAMPLE, describeError } from '../dist/reliability/error-budget.js';
-import { checkResumeFlags, planResume, selectRemaining, readRecordedState, describeResume } from '../dist/reliability/resume.js';
+import { checkResumeFlags, planResume, selectRemaining, readRecordedState, describeResume, jsonlTail } from '../dist/reliability/resume.js';
 import { GuardedSink, OutputError } from '../dist/reliability/guarded-sink.js';
 import { RunGuard, EXIT_RUN_FAILED } from '../dist/reliability/run-guard.js';
 import { formatJsonlLine, formatCsvRows, CSV_HEADER } from '../dist/outputs/index.js';
-import { readCsvResults } from '../dist/outputs/read-results.js';
+import { readCsvResults, scanResults } from '../dist/outputs/read-results.js';
 
 const ok = (p, n = 1) => ({
   index: 0,
@@ -191,6 +191,35 @@ test('planResume (JSONL): cuts a torn tail, reads the final state per path, keep
   await writeFile(out, formatJsonlLine(ok('/x/./y/../a.jpg')) + '\n');
   const again = await planResume(cfg, jobs('/x/a.jpg'));
   assert.equal(again.jobs.length, 0);
+  await rm(dir, { recursive: true });
+});
+
+test('jsonlTail finds the end of the last whole line, as scanResults does (lines longer than its 64 KiB window too)', async () => {
+  const dir = await tempDir();
+  const f = path.join(dir, 't.jsonl');
+  const long = formatJsonlLine(ok('/long.jpg', 2000)); // ~180 KB on one line
+  assert.ok(long.length > 2 * 64 * 1024);
+  const cases = {
+    clean: formatJsonlLine(ok('/a.jpg')) + '\n' + long + '\n',
+    tornShort: formatJsonlLine(ok('/a.jpg')) + '\n' + '{"path":"/b',
+    tornLong: formatJsonlLine(ok('/a.jpg')) + '\n' + long.slice(0, 150000),
+    onlyTorn: long.slice(0, 100000),
+    longLast: long + '\n',
+  };
+  const expected = {
+    clean: { validBytes: Buffer.byteLength(cases.clean), tornTail: false },
+    tornShort: { validBytes: Buffer.byteLength(formatJsonlLine(ok('/a.jpg'))) + 1, tornTail: true },
+    tornLong: { validBytes: Buffer.byteLength(formatJsonlLine(ok('/a.jpg'))) + 1, tornTail: true },
+    onlyTorn: { validBytes: 0, tornTail: true },
+    longLast: { validBytes: Buffer.byteLength(long) + 1, tornTail: false },
+  };
+  for (const [name, text] of Object.entries(cases)) {
+    await writeFile(f, text);
+    const size = Buffer.byteLength(text);
+    assert.deepEqual(await jsonlTail(f, size), expected[name], name);
+    const scan = await scanResults(f, 'jsonl');
+    assert.deepEqual({ validBytes: scan.validBytes, tornTail: scan.tornTail }, expected[name], `${name} (scanResults)`);
+  }
   await rm(dir, { recursive: true });
 });
 

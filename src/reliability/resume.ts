@@ -5,12 +5,12 @@
 // The file may hold several records for one path (a failure, then its retry with
 // --retry-failed): the LAST record for a path is that image's final state. `merge` and any other
 // reader must apply the same rule.
-import { stat, truncate } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunConfig } from '../config.js';
 import { UsageError } from '../config.js';
 import { readCsvResults, readJsonlResults, scanResults } from '../outputs/read-results.js';
-import type { StoredResult } from '../outputs/read-results.js';
+import type { ScanSummary, StoredResult } from '../outputs/read-results.js';
 import type { ErrorCode, ImageJob } from '../types.js';
 
 /**
@@ -87,7 +87,8 @@ export async function planResume(cfg: ResumeConfig, jobs: ImageJob[]): Promise<R
   let tail;
   try {
     state = await readRecordedState(cfg.out, cfg.format);
-    tail = await scanResults(cfg.out, cfg.format);
+    // JSONL ends where its last line ending is; finding it needs no second parse of the file.
+    tail = cfg.format === 'jsonl' ? await jsonlTail(cfg.out, st.size) : await scanResults(cfg.out, cfg.format);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new UsageError(`cannot resume from ${cfg.out}: ${reason} (is it a ${cfg.format} output of yolo-serve? --overwrite replaces it)`);
@@ -105,16 +106,35 @@ export function describeResume(cfg: Pick<RunConfig, 'out' | 'resume'>, plan: Res
   if (!cfg.resume) return null;
   const parts: string[] = [];
   if (plan.repairedBytes > 0) parts.push(`cut a torn last record (${plan.repairedBytes} bytes) from ${cfg.out}`);
-  const recorded = plan.skippedOk + plan.skippedFailed;
-  if (recorded === 0 && plan.retried === 0) {
+  const failed = plan.skippedFailed + plan.retried;
+  const recorded = plan.skippedOk + failed;
+  if (recorded === 0) {
     parts.push(`nothing recorded yet in ${cfg.out}; processing all ${total} images`);
   } else {
-    let s = `${recorded} of ${total} images already in ${cfg.out} (${plan.skippedOk} ok, ${plan.skippedFailed} failed)`;
-    if (plan.retried > 0) s += `, ${plan.retried} failed ones retried`;
+    let s = `${recorded} of ${total} images already in ${cfg.out} (${plan.skippedOk} ok, ${failed} failed)`;
+    if (plan.retried > 0) s += `, retrying ${plan.retried} failed`;
     s += `; ${plan.jobs.length} to do`;
     parts.push(s);
   }
   return `resume: ${parts.join('; ')}`;
+}
+
+/** Where the complete lines of a JSONL file end (what scanResults reports), read from the end. */
+export async function jsonlTail(file: string, size: number): Promise<Pick<ScanSummary, 'tornTail' | 'validBytes'>> {
+  const fh = await open(file, 'r');
+  try {
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      const { bytesRead } = await fh.read(chunk, 0, end - start, start);
+      const nl = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (nl >= 0) return { validBytes: start + nl + 1, tornTail: start + nl + 1 < size };
+      end = start;
+    }
+    return { validBytes: 0, tornTail: size > 0 };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Records hold the absolute, normalised paths input expansion produces; others are made so. */

@@ -187,7 +187,9 @@ export class RunGuard {
   private onFirstSignal(signal: StopSignal): void {
     this.interruptedBy = signal;
     const s = (this.opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS) / 1000;
-    this.opts.stderr.write(`\nyolo-serve: ${signal} received: finishing the images in flight (at most ${s}s), then stopping; ${signal} again exits at once\n`);
+    // On a terminal, start a fresh line after the echoed ^C (or a progress bar).
+    const nl = (this.opts.stderr as { isTTY?: boolean }).isTTY ? '\n' : '';
+    this.opts.stderr.write(`${nl}yolo-serve: ${signal} received: finishing the images in flight (at most ${s}s), then stopping; ${signal} again exits at once\n`);
     this.stopWith({ kind: 'signal', signal });
   }
 
