@@ -144,11 +144,15 @@ Examples:
   $ find /data -name '*.png' | yolo-serve batch - --model yolo11n.onnx --out - > dets.jsonl
   $ yolo-serve batch /data/today --model yolo11n.onnx --out dets.jsonl --summary run.json --progress-interval 30
 
-Exit codes: 0 all images ok, 1 some images failed (the run still completed), 2 usage, model or input error.`,
+Exit codes: 0 all images ok; 1 some images failed (the run still completed), or the
+  --max-failures/--max-failure-rate budget stopped it; 2 usage, model or input error (nothing
+  run); 3 the run broke (inference failed, results could not be written): the output keeps
+  every record written so far; 130/143 interrupted by SIGINT/SIGTERM. After 1 (budget), 3,
+  130 or 143, rerun the same command with --resume to continue.`,
     )
     .action(async (inputs: string[], flags: BatchFlags) => {
       const cfg = toRunConfig(inputs, flags, process.env);
-      const { exitCode } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr });
+      const { exitCode } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr, signals: process });
       onExit(exitCode);
     });
 

@@ -19,6 +19,10 @@ import { RunReport } from './metrics/report.js';
 import { checkSummaryTarget } from './metrics/summary-file.js';
 import { openSink } from './outputs/sink.js';
 import { runPipeline } from './pipeline.js';
+import { describeResume, planResume } from './reliability/resume.js';
+import type { RunResult, StopReason } from './reliability/run-guard.js';
+import { RunGuard } from './reliability/run-guard.js';
+import type { SignalProcess } from './reliability/signals.js';
 
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
@@ -27,11 +31,12 @@ export const EXIT_USAGE = 2;
 export interface Io {
   stdin: NodeJS.ReadableStream;
   stderr: NodeJS.WritableStream;
+  /** SIGINT/SIGTERM source (the CLI passes `process`); absent: no signal handling. */
+  signals?: SignalProcess;
 }
 
-export interface RunOutcome {
-  exitCode: number;
-}
+/** exitCode, `interrupted` (SIGINT/SIGTERM) and `stop` (why the run ended early, or null). */
+export type RunOutcome = RunResult;
 
 export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const report = new RunReport(cfg, { stderr: io.stderr });
@@ -46,6 +51,10 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
+  // Resume plans over this shard's own jobs: what an earlier run of it already wrote is skipped.
+  const resume = await planResume(cfg, jobs);
+  const resumeNote = describeResume(cfg, resume, jobs.length);
+  if (resumeNote) say(resumeNote);
 
   const plan = planDevices(cfg.device);
   if (plan.candidates.length === 0) {
@@ -69,6 +78,8 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     plan.candidates,
     par.workers,
   );
+  // From here until the outputs are closed, SIGINT/SIGTERM and the error budget stop the run gracefully.
+  const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr });
   try {
     if (cfg.device === 'auto' && pool.device === 'cpu' && (plan.skipped.length > 0 || pool.fallbacks.length > 0)) {
       // One short line: the reasons without their fix-it hints (`yolo-serve inspect` shows those).
@@ -78,23 +89,24 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     const layout = settleLayout(model, pool.probeDims);
     pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
 
-    const sink = await openSink(cfg.out, cfg.format, { append: false });
-    let outcome;
-    report.startProgress(jobs.length);
-    try {
-      outcome = await runPipeline(jobs, pool, sink, {
+    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume }));
+    report.startProgress(resume.jobs.length);
+    const outcome = await guard.drive(sink, resume.jobs.length, (signal) =>
+      runPipeline(resume.jobs, pool, sink, {
         imgsz: model.imgsz,
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
         metrics: report.metrics,
         onResult: (r) => report.onResult(r),
-      });
-    } finally {
-      await sink.close();
-    }
+        signal,
+      }),
+    );
+    // The bar must be gone before the guard explains why the run stopped.
+    report.stopProgress();
+    const result = guard.finish(outcome, resume.skippedFailed);
     const { exitCode } = await report.finish({
-      exitCode: outcome.fatal || outcome.failed > 0 ? EXIT_SOME_FAILED : EXIT_OK,
+      exitCode: result.exitCode,
       outcome,
       // Every shard sees the same non-image files; only shard 0 counts them so merged summaries add up.
       skipped: cfg.shard && cfg.shard.index > 0 ? 0 : expanded.skipped,
@@ -102,14 +114,19 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       layout,
       device: { used: pool.device, skipped: plan.skipped, failed: pool.fallbacks },
       parallelism: par,
-      stopReason: outcome.fatal?.message ?? null,
+      interrupted: result.interrupted,
+      stopReason: result.stop ? describeStop(result.stop) : null,
     });
-    if (outcome.fatal) io.stderr.write(`yolo-serve: error: ${outcome.fatal.message}\n`);
-    return { exitCode };
+    return { ...result, exitCode };
   } finally {
     report.stopProgress();
+    guard.dispose();
     await pool.close();
   }
+}
+
+function describeStop(stop: StopReason): string {
+  return stop.kind === 'signal' ? `interrupted by ${stop.signal}` : stop.message;
 }
 
 /** The output must be writable and must not clobber earlier results by accident. */
@@ -119,6 +136,11 @@ async function checkOutputTarget(cfg: RunConfig): Promise<void> {
   if (st?.isDirectory()) throw new UsageError(`--out ${cfg.out} is a directory; give a file path`);
   if (st && st.size > 0 && !cfg.overwrite && !cfg.resume) {
     throw new UsageError(`output ${cfg.out} already exists; pass --overwrite to replace it or --resume to continue it`);
+  }
+  if (st?.isFile()) {
+    await access(cfg.out, constants.W_OK).catch(() => {
+      throw new UsageError(`cannot write output ${cfg.out}: permission denied`);
+    });
   }
   const dir = dirname(resolve(cfg.out));
   await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => {

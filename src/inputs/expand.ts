@@ -22,7 +22,7 @@ export interface ExpandOptions {
 
 export interface ExpandedInputs {
   jobs: ImageJob[];
-  /** Non-image files (and broken symlinks, special files) met in directories and globs. */
+  /** Non-image files (special files, broken links not named like images) met in directories and globs. */
   skipped: number;
   /** Jobs dropped because the same resolved path was already listed. */
   duplicates: number;
@@ -137,6 +137,10 @@ async function expandGlob(pattern: string, cwd: string): Promise<Expansion> {
     if (e.dirent.isSymbolicLink()) {
       const target = await stat(p).catch(() => null);
       if (target?.isDirectory()) continue;
+      if (!target && isImagePath(p)) {
+        files.push(p); // broken image link: an error record from the decoder, as in walk.ts
+        continue;
+      }
       isFile = target?.isFile() ?? false;
       if (!isFile) {
         skipped++;

@@ -9,7 +9,7 @@ import { isImagePath } from './image-types.js';
 export interface WalkResult {
   /** Absolute image paths, sorted by plain string comparison. */
   files: string[];
-  /** Non-image files, broken symlinks, special files and unreadable subdirectories. */
+  /** Non-image files, special files, unreadable subdirectories, broken links not named like images. */
   skipped: number;
 }
 
@@ -53,6 +53,10 @@ export async function walkDirectory(root: string, recursive: boolean): Promise<W
           else skipped++;
         } else if (target?.isDirectory()) {
           if (recursive) symlinkedDirs.push(full);
+        } else if (!target && isImagePath(full)) {
+          // A broken or looping link named like an image is an image that should be there
+          // (a missing mount, a moved dataset): the decoder turns it into an error record.
+          files.push(full);
         } else {
           skipped++;
         }

@@ -28,7 +28,8 @@ export function readJsonlResults(file: string): AsyncGenerator<StoredResult> {
 }
 
 /**
- * CSV rows grouped back into images by consecutive path. When the file ends torn, the last
+ * CSV rows grouped back into images: consecutive detection rows of one path are one image; an
+ * error row or a no-detection row is an image on its own. When the file ends torn, the last
  * image is dropped too: its remaining detection rows may be what was lost.
  */
 export function readCsvResults(file: string): AsyncGenerator<StoredResult> {
@@ -113,7 +114,9 @@ async function* iterCsv(file: string, tail: Tail): AsyncGenerator<StoredResult> 
       } catch (err) {
         throw new Error(`${where}: ${(err as Error).message}`);
       }
-      if (group && group.path === row.path) {
+      // Only detection rows continue an image: an error row or a no-detection row is a whole
+      // record, so a failure followed by its retry (--resume --retry-failed) reads as two records.
+      if (group && group.path === row.path && row.detection && group.detections.length > 0) {
         if (row.detection) group.detections.push(row.detection);
       } else {
         if (group) {

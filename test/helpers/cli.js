@@ -12,7 +12,7 @@ export const sharedDir = path.resolve(repoRoot, '..', 'shared');
 export const modelsDir = path.join(sharedDir, 'models');
 export const samplesDir = path.join(sharedDir, 'images', 'samples');
 export const coco128Dir = path.join(sharedDir, 'images', 'coco128');
-const BIN = path.join(repoRoot, 'bin', 'yolo-serve');
+export const BIN = path.join(repoRoot, 'bin', 'yolo-serve');
 
 /** True when ../shared is there; otherwise skips the test (or fails it under CI=true). */
 export function requireShared(t) {

@@ -1,0 +1,66 @@
+// The error budget: --max-failures N / --max-failure-rate R stop a run that is failing far more
+// than expected (a wrong mount, a wrong file list) instead of writing 500,000 error records.
+// Pure bookkeeping: the caller feeds every written record and acts on the verdict.
+import type { ImageResult } from '../types.js';
+
+/** The rate is not judged before this many images are done: 1 failure in 3 images says little. */
+export const MIN_RATE_SAMPLE = 20;
+
+export interface ErrorBudgetLimits {
+  /** Stop once more than this many images have failed; null: no limit. */
+  maxFailures: number | null;
+  /** Stop once more than this fraction has failed (judged from MIN_RATE_SAMPLE images); null: no limit. */
+  maxFailureRate: number | null;
+  /** Override for MIN_RATE_SAMPLE (tests). */
+  minRateSample?: number;
+}
+
+export class ErrorBudget {
+  private done = 0;
+  private failed = 0;
+  private exceeded: string | null = null;
+
+  constructor(private readonly limits: ErrorBudgetLimits) {}
+
+  /**
+   * Counts one written record. Returns the stop message the first time the budget is exceeded,
+   * null otherwise (including every call after that first one).
+   */
+  record(r: Pick<ImageResult, 'path' | 'error'>): string | null {
+    this.done++;
+    if (!r.error) return null;
+    this.failed++;
+    if (this.exceeded !== null) return null;
+    const why = this.breach();
+    if (why === null) return null;
+    this.exceeded = `stopping: ${this.failed} of ${this.done} images failed (${percent(this.failed / this.done)}), ${why} — last error: ${describeError(r)}`;
+    return this.exceeded;
+  }
+
+  /** The stop message once the budget has been exceeded. */
+  get exceededMessage(): string | null {
+    return this.exceeded;
+  }
+
+  private breach(): string | null {
+    const { maxFailures, maxFailureRate } = this.limits;
+    if (maxFailures !== null && this.failed > maxFailures) return `above --max-failures ${maxFailures}`;
+    const minSample = this.limits.minRateSample ?? MIN_RATE_SAMPLE;
+    if (maxFailureRate !== null && this.done >= minSample && this.failed / this.done > maxFailureRate) {
+      return `above --max-failure-rate ${maxFailureRate}`;
+    }
+    return null;
+  }
+}
+
+function percent(x: number): string {
+  const p = x * 100;
+  return `${p >= 10 || Number.isInteger(p) ? Math.round(p) : p.toFixed(1)}%`;
+}
+
+/** "CODE: message", naming the path when the message does not already start with it. */
+export function describeError(r: Pick<ImageResult, 'path' | 'error'>): string {
+  if (!r.error) return '';
+  const { code, message } = r.error;
+  return message.startsWith(r.path) ? `${code}: ${message}` : `${code}: ${r.path}: ${message}`;
+}

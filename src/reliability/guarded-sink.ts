@@ -1,0 +1,71 @@
+// A ResultSink wrapper that (1) counts what really reached the output, (2) can be sealed so that
+// images still in flight after an interruption are dropped rather than half-handled — resume
+// redoes them — and (3) turns any write failure into an OutputError, so a full disk is told apart
+// from a bug and stops the run with a clear message.
+import type { ResultSink } from '../outputs/sink.js';
+import type { ImageResult } from '../types.js';
+
+/** The results could not be written (disk full, I/O error, file gone). */
+export class OutputError extends Error {}
+
+export interface WrittenTally {
+  ok: number;
+  failed: number;
+  detections: number;
+}
+
+export class GuardedSink implements ResultSink {
+  readonly tally: WrittenTally = { ok: 0, failed: 0, detections: 0 };
+  private sealed = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly inner: ResultSink,
+    /** Called after each record is handed to the output (error budget). */
+    private readonly onWritten: (r: ImageResult) => void = () => {},
+  ) {}
+
+  get format(): ResultSink['format'] {
+    return this.inner.format;
+  }
+
+  get written(): number {
+    return this.tally.ok + this.tally.failed;
+  }
+
+  async write(r: ImageResult): Promise<void> {
+    if (this.sealed) return;
+    try {
+      // One record, one write call: the sinks format an image's whole record (every CSV row of
+      // it) into one string, so the file only ever grows by whole records.
+      await this.inner.write(r);
+    } catch (err) {
+      throw asOutputError(err);
+    }
+    if (r.error) this.tally.failed++;
+    else {
+      this.tally.ok++;
+      this.tally.detections += r.detections.length;
+    }
+    this.onWritten(r);
+  }
+
+  /** From now on records are dropped; what was already written stays and is flushed by close(). */
+  seal(): void {
+    this.sealed = true;
+  }
+
+  /** Idempotent: every caller waits for the same flush (a second signal must not cut it short). */
+  close(): Promise<void> {
+    this.closing ??= this.inner.close().catch((err: unknown) => {
+      throw asOutputError(err);
+    });
+    return this.closing;
+  }
+}
+
+function asOutputError(err: unknown): OutputError {
+  if (err instanceof OutputError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new OutputError(message, { cause: err });
+}

@@ -1,0 +1,239 @@
+// Everything that can stop a run early, in one place: SIGINT/SIGTERM, the error budget, a broken
+// inference worker, an output that cannot be written. Each stop goes the same way — no new
+// images start, the ones in flight finish (for at most DRAIN_TIMEOUT_MS) and are written, the
+// output is flushed and closed — so the output always ends in a whole record and --resume can
+// continue it. The guard then turns what happened into one exit code and a message.
+import type { PipelineOutcome } from '../pipeline.js';
+import type { ResultSink } from '../outputs/sink.js';
+import type { ImageResult } from '../types.js';
+import { ErrorBudget } from './error-budget.js';
+import { GuardedSink, OutputError } from './guarded-sink.js';
+import type { SignalProcess, StopSignal } from './signals.js';
+import { SIGNAL_EXIT_CODES, dieBySignal, handleStopSignals } from './signals.js';
+
+// Exit codes; 0, 1 and 2 keep their meaning from the batch command (see --help).
+const EXIT_OK = 0;
+const EXIT_SOME_FAILED = 1;
+/** The run itself broke (inference failed, results could not be written); --resume continues it. */
+export const EXIT_RUN_FAILED = 3;
+
+/** How long images already in flight may take to finish after a stop before they are abandoned. */
+export const DRAIN_TIMEOUT_MS = 10_000;
+/** After a second signal, how long the output may take to flush the records already written. */
+export const FORCE_CLOSE_TIMEOUT_MS = 2_000;
+
+/** Why a run ended before its last image; null in RunResult.stop when it did not. */
+export type StopReason =
+  | { kind: 'signal'; signal: StopSignal }
+  | { kind: 'error-budget'; message: string }
+  | { kind: 'inference-failed'; message: string }
+  | { kind: 'output-failed'; message: string };
+
+/** How a run ended: what run.ts returns and what the summary writer reports. */
+export interface RunResult {
+  exitCode: number;
+  /** True when SIGINT/SIGTERM stopped the run (summary: "interrupted": true). */
+  interrupted: boolean;
+  /** The (most severe) reason the run stopped early; null when every image was processed. */
+  stop: StopReason | null;
+}
+
+export interface RunGuardOptions {
+  maxFailures: number | null;
+  maxFailureRate: number | null;
+  /** Where SIGINT/SIGTERM come from (the real `process` in the CLI); none: no signal handling. */
+  signals?: SignalProcess;
+  stderr: NodeJS.WritableStream;
+  drainTimeoutMs?: number;
+  forceCloseTimeoutMs?: number;
+}
+
+const SEVERITY: Record<StopReason['kind'], number> = { 'error-budget': 1, signal: 2, 'inference-failed': 3, 'output-failed': 3 };
+
+const ABANDONED = Symbol('abandoned');
+
+export class RunGuard {
+  private readonly controller = new AbortController();
+  private readonly budget: ErrorBudget;
+  private readonly disposeSignals: () => void;
+  private sink: GuardedSink | null = null;
+  private reason: StopReason | null = null;
+  private interruptedBy: StopSignal | null = null;
+  /** In-flight images dropped because they did not finish within the drain timeout. */
+  private abandoned = false;
+
+  constructor(private readonly opts: RunGuardOptions) {
+    this.budget = new ErrorBudget({ maxFailures: opts.maxFailures, maxFailureRate: opts.maxFailureRate });
+    this.disposeSignals = opts.signals
+      ? handleStopSignals(opts.signals, { onFirst: (s) => this.onFirstSignal(s), onRepeat: (s) => this.onRepeatSignal(s) })
+      : () => {};
+  }
+
+  /** Aborted when the run must stop taking new images (pass to the pipeline). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get stop(): StopReason | null {
+    return this.reason;
+  }
+
+  /** Wraps the output so the guard sees every record written (error budget, counts, sealing). */
+  guardSink(inner: ResultSink): GuardedSink {
+    this.sink = new GuardedSink(inner, (r) => this.onWritten(r));
+    return this.sink;
+  }
+
+  /**
+   * Runs the pipeline over `total` jobs into `sink` (from guardSink) and closes the sink. Never
+   * throws for a stop: output failures, a broken worker or an abandoned drain come back as an
+   * outcome (counted from what was really written) and as `stop`.
+   */
+  async drive(sink: GuardedSink, total: number, run: (signal: AbortSignal) => Promise<PipelineOutcome>): Promise<PipelineOutcome> {
+    const pipeline = run(this.signal);
+    // After an abandoned drain nobody awaits the pipeline any more; its late errors are moot.
+    pipeline.catch(() => {});
+    const fromTally = (): PipelineOutcome => ({
+      ok: sink.tally.ok,
+      failed: sink.tally.failed,
+      detections: sink.tally.detections,
+      notStarted: total - sink.written,
+      fatal: null,
+    });
+
+    let outcome: PipelineOutcome;
+    const deadline = drainDeadline(this.signal, this.opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+    try {
+      const first = await Promise.race([pipeline, deadline.promise]);
+      if (first === ABANDONED) {
+        sink.seal();
+        this.abandoned = true;
+        outcome = fromTally();
+      } else {
+        outcome = first;
+      }
+    } catch (err) {
+      if (!(err instanceof OutputError)) {
+        await sink.close().catch(() => {});
+        throw err;
+      }
+      this.stopWith({ kind: 'output-failed', message: err.message });
+      outcome = fromTally();
+    } finally {
+      deadline.cancel();
+    }
+
+    try {
+      await sink.close();
+    } catch (err) {
+      if (!(err instanceof OutputError)) throw err;
+      this.stopWith({ kind: 'output-failed', message: err.message });
+    }
+    if (outcome.fatal) this.stopWith({ kind: 'inference-failed', message: outcome.fatal.message });
+    return outcome;
+  }
+
+  /**
+   * Prints why the run stopped (if it did) and returns the exit code. `keptFailures` counts
+   * images an earlier run recorded as failed that this run skipped: they still make the output's
+   * final state "some images failed".
+   */
+  finish(outcome: PipelineOutcome, keptFailures = 0): RunResult {
+    const err = (line: string): void => void this.opts.stderr.write(`yolo-serve: ${line}\n`);
+    const left = outcome.notStarted;
+    const resumeHint = left > 0 ? `${left} images not processed; rerun the same command with --resume to continue` : null;
+    const stop = this.reason;
+    if (this.abandoned) err(`images still in flight after ${(this.opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS) / 1000}s were abandoned (not written)`);
+    let exitCode: number;
+    switch (stop?.kind) {
+      case 'output-failed':
+      case 'inference-failed':
+        err(`error: ${stop.message}`);
+        err(`the run stopped; the output keeps every record written so far${resumeHint ? `; ${resumeHint}` : ''}`);
+        exitCode = EXIT_RUN_FAILED;
+        break;
+      case 'signal':
+        err(`interrupted by ${stop.signal}${resumeHint ? `: ${resumeHint}` : ''}`);
+        exitCode = SIGNAL_EXIT_CODES[stop.signal];
+        break;
+      case 'error-budget':
+        // The stop message itself was printed when the budget ran out.
+        if (resumeHint) err(`${resumeHint} (--retry-failed also redoes the failed ones)`);
+        exitCode = EXIT_SOME_FAILED;
+        break;
+      default:
+        exitCode = outcome.failed + keptFailures > 0 ? EXIT_SOME_FAILED : EXIT_OK;
+    }
+    return { exitCode, interrupted: this.interruptedBy !== null, stop };
+  }
+
+  /** Restores default signal behaviour; call once the outputs are closed. */
+  dispose(): void {
+    this.disposeSignals();
+  }
+
+  private stopWith(reason: StopReason): void {
+    if (!this.reason || SEVERITY[reason.kind] > SEVERITY[this.reason.kind]) this.reason = reason;
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  private onWritten(r: ImageResult): void {
+    const exceeded = this.budget.record(r);
+    if (exceeded === null) return;
+    this.opts.stderr.write(`yolo-serve: ${exceeded}\n`);
+    this.stopWith({ kind: 'error-budget', message: exceeded });
+  }
+
+  private onFirstSignal(signal: StopSignal): void {
+    this.interruptedBy = signal;
+    const s = (this.opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS) / 1000;
+    // On a terminal, start a fresh line after the echoed ^C (or a progress bar).
+    const nl = (this.opts.stderr as { isTTY?: boolean }).isTTY ? '\n' : '';
+    this.opts.stderr.write(`${nl}yolo-serve: ${signal} received: finishing the images in flight (at most ${s}s), then stopping; ${signal} again exits at once\n`);
+    this.stopWith({ kind: 'signal', signal });
+  }
+
+  private onRepeatSignal(signal: StopSignal): void {
+    this.opts.stderr.write(`yolo-serve: ${signal} again: exiting now\n`);
+    const exit = (): void => {
+      this.disposeSignals();
+      if (this.opts.signals) dieBySignal(this.opts.signals, this.interruptedBy ?? signal);
+    };
+    const sink = this.sink;
+    if (!sink) return exit();
+    // No record after this one; flush what was already handed to the output (whole records)
+    // unless even that hangs.
+    sink.seal();
+    const timer = setTimeout(exit, this.opts.forceCloseTimeoutMs ?? FORCE_CLOSE_TIMEOUT_MS);
+    sink.close().then(
+      () => {
+        clearTimeout(timer);
+        exit();
+      },
+      () => {
+        clearTimeout(timer);
+        exit();
+      },
+    );
+  }
+}
+
+/** Resolves to ABANDONED `ms` after `signal` aborts (never, if it does not). */
+function drainDeadline(signal: AbortSignal, ms: number): { promise: Promise<typeof ABANDONED>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: () => void = () => {};
+  const promise = new Promise<typeof ABANDONED>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => resolve(ABANDONED), ms);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return {
+    promise,
+    cancel: () => {
+      signal.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
