@@ -6,7 +6,7 @@ import { createReadStream, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CsvParser, parseCsv } from '../inputs/csv-parse.js';
 import { CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
-import type { StoredResult } from '../outputs/read-results.js';
+import { parseJsonlResult, type StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, type ResultFormat } from '../outputs/sink.js';
 
 /** One image record in a part: [start, end) bytes. */
@@ -167,15 +167,9 @@ function parseCsvRecord(text: string, where: string): StoredResult {
 }
 
 function parseJsonlRecord(line: string, where: string): StoredResult {
-  let v: unknown;
   try {
-    v = JSON.parse(line);
+    return parseJsonlResult(line, where);
   } catch (err) {
-    throw new PartError(`${where}: invalid JSON (${(err as Error).message})`);
+    throw new PartError((err as Error).message);
   }
-  const o = v as Partial<StoredResult> | null;
-  if (typeof o !== 'object' || o === null || typeof o.path !== 'string' || !Array.isArray(o.detections)) {
-    throw new PartError(`${where}: not a result record (needs 'path' and 'detections')`);
-  }
-  return { path: o.path, width: o.width ?? null, height: o.height ?? null, detections: o.detections, error: o.error ?? null };
 }

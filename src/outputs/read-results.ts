@@ -61,7 +61,8 @@ async function* iterJsonl(file: string, tail: Tail): AsyncGenerator<StoredResult
   tail.tornTail = rest.length > 0;
 }
 
-function parseJsonlResult(line: string, where: string): StoredResult {
+/** One JSONL record, checked for the fields every reader relies on; `where` names it in errors. */
+export function parseJsonlResult(line: string, where: string): StoredResult {
   let v: unknown;
   try {
     v = JSON.parse(line);
