@@ -1,6 +1,10 @@
 // A small incremental RFC 4180 parser: comma-separated, '"'-quoted fields with '""' escapes,
 // records ended by LF or CRLF, newlines allowed inside quotes. Lenient where Excel-style files
 // are sloppy (a stray quote inside an unquoted field is kept literally).
+//
+// Why not csv-parse: resume and merge need the exact offset where each record ends (to cut a torn
+// tail, and to re-read records by byte span), which csv-parse only reports as a running byte count
+// per emitted record; this parser's `end` is exact and the whole thing is small.
 
 export interface CsvRecord {
   fields: string[];
