@@ -189,7 +189,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (isUserError(err)) {
-      process.stderr.write(`yolo-serve: ${err.message}\n`);
+      // Input errors list every problem, one per line: prefix each so grep finds them all.
+      for (const line of err.message.split('\n')) process.stderr.write(`yolo-serve: ${line}\n`);
       if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
       process.exitCode = EXIT_USAGE;
       return;
