@@ -10,6 +10,7 @@ import { UsageError } from './config.js';
 import { InferencePool } from './inference/pool.js';
 import { planParallelism } from './inference/plan.js';
 import { planDevices } from './inference/providers.js';
+import type { DeviceKind } from './inference/protocol.js';
 import { expandInputs } from './inputs/expand.js';
 import { detectLayoutFromRuntimeShape } from './model/layout.js';
 import { resolveModel } from './model/resolve.js';
@@ -48,16 +49,28 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   // libvips' own cache only helps when the same file is read twice; in a batch run it is memory
   // that grows with the dataset's variety.
   sharp.cache(false);
+  // Parallelism comes from decoding several images at once on libuv's pool; libvips' extra
+  // threads inside one small decode only add switching next to busy inference threads.
+  sharp.concurrency(1);
 
   // The provider decides the plan, but is only known once a session exists: start one worker
   // with the plan for the first candidate, then size the pool.
   const firstDevice = plan.candidates[0] ?? 'cpu';
-  const par = planParallelism({ device: firstDevice, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch });
-  const pool = await InferencePool.start(
-    { modelPath: model.path, intraOpThreads: par.threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz },
-    plan.candidates,
-    par.workers,
-  );
+  const modelBytes = (await stat(model.path)).size;
+  const planFor = (device: DeviceKind) => planParallelism({ device, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch, modelBytes });
+  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz });
+  let par = planFor(firstDevice);
+  let pool = await InferencePool.start(init(par.threads), plan.candidates, par.workers);
+  // A GPU plan (one session, one thread) is a poor CPU plan: when auto fell back to another
+  // provider, start again with that provider's plan (sessions are cheap next to a batch run).
+  const actual = planFor(pool.device);
+  if (actual.workers !== par.workers || actual.threads !== par.threads || actual.batch !== par.batch) {
+    const first = pool;
+    await first.close();
+    par = actual;
+    pool = await InferencePool.start(init(par.threads), [first.device], par.workers);
+    pool.fallbacks.unshift(...first.fallbacks);
+  }
   try {
     if (cfg.device === 'auto' && pool.device === 'cpu' && (plan.skipped.length > 0 || pool.fallbacks.length > 0)) {
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason}`).join('; ');
@@ -82,6 +95,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     } finally {
       await sink.close();
     }
+    if (cfg.verbose) say(`inference: ${outcome.batches} runs; images per run: ${outcome.batchSizes.map((n, size) => (n > 0 ? `${size}×${n}` : '')).filter(Boolean).join(', ') || 'none'}`);
     const wallS = (performance.now() - started) / 1000;
     const images = outcome.ok + outcome.failed;
     say(
