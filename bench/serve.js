@@ -3,7 +3,7 @@
 // and peak RSS comes from /usr/bin/time (exact, from wait4) or, without it, from polling
 // /proc/<pid>/status VmHWM (the kernel's own high-water mark).
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,12 +80,15 @@ function vmHwmKb(pid) {
  * @param {string[]} o.args   yolo-serve batch arguments after `batch` (inputs and flags, not --out)
  * @param {string} o.out      JSONL output path
  * @param {number} o.expected result lines the run will write
+ * @param {string} [o.bin]    the yolo-serve executable (default: this checkout's bin/yolo-serve)
  * @returns {Promise<{ips, cpuMsPerImage, startupS, totalS, peakRssMb, rssSource, summary, exitCode}>}
  */
-export async function measureServe({ args, out, expected, env = {} }) {
+export async function measureServe({ args, out, expected, env = {}, bin = BIN }) {
   const useTime = existsSync(TIME) && process.platform === 'linux';
   const cmd = useTime ? TIME : process.execPath;
-  const argv = [...(useTime ? ['-f', 'PEAK_RSS_KB=%M', process.execPath] : []), BIN, 'batch', ...args, '--out', out, '--overwrite', '--no-progress'];
+  const argv = [...(useTime ? ['-f', 'PEAK_RSS_KB=%M', process.execPath] : []), bin, 'batch', ...args, '--out', out, '--overwrite', '--no-progress'];
+  // A leftover file from an earlier run would be counted before the child truncates it.
+  rmSync(out, { force: true });
   const counter = new LineCounter(out);
   const t0 = performance.now();
   const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
