@@ -158,6 +158,9 @@ async function benchModel(model, images, cores) {
   const serveIps = median(serve.map((r) => r.ips));
   const r31 = serveIps / best.ips;
   const r32 = serveIps / naiveIps;
+  // The issue sets the targets for 640-input models; at 320 decoding is a larger share of the work.
+  const targeted = h === 640 && w === 640;
+  const verdict = (ratio, target) => (targeted ? `(target ≥ ${target}: ${ratio >= target ? 'PASS' : 'FAIL'})` : `(the ≥ ${target} target is set for 640-input models)`);
   const rows = [
     ...bareMed.map((b) => [`1. bare ORT, ${b.label}${b === best ? ' (best: ceiling)' : ''}`, fmt(b.ips), fmt(b.cpuMs), '']),
     ['2. naive loop (sharp letterbox → run → NMS → JSON)', fmt(naiveIps), fmt(median(naive.map((r) => r.cpuMsPerImage))), ''],
@@ -168,8 +171,9 @@ async function benchModel(model, images, cores) {
     `### ${name} (${h}×${w}), ${path.basename(args.images)}: ${images.length} images, ${availableParallelism()} cores${roundsNote}\n\n` +
     table(['measurement', 'images/s', 'CPU ms/image', 'peak RSS MB'], rows) +
     `\n\nyolo-serve start-up (spawn → first result): ${fmt(median(serve.map((r) => r.startupS)), 2)} s; ${serve[0]?.summary.replace(/^yolo-serve: /, '') ?? ''}\n` +
-    `3/1 (yolo-serve / best bare ORT) = ${fmt(r31, 2)}  (target ≥ 0.90: ${r31 >= 0.9 ? 'PASS' : 'FAIL'})\n` +
-    `3/2 (yolo-serve / naive loop)    = ${fmt(r32, 2)}  (target ≥ 1.4: ${r32 >= 1.4 ? 'PASS' : 'FAIL'})\n`;
+    `3/1 (yolo-serve / best bare ORT) = ${fmt(r31, 2)}  ${verdict(r31, 0.9)}\n` +
+    `3/2 (yolo-serve / naive loop)    = ${fmt(r32, 2)}  ${verdict(r32, 1.4)}\n` +
+    `load average after the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}${loadavg()[0] > 0.5 ? ' (other processes were running: figures are noisy, ratios less so)' : ''}\n`;
   return { model: name, imgsz: [h, w], images: images.length, serveImages: linkCount, bare: configs.map((c, i) => ({ ...c, runs: bare[i] })), naive, serve, ratio31: r31, ratio32: r32, text };
 }
 

@@ -64,13 +64,13 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   // A GPU plan (one session, one thread) is a poor CPU plan: when auto fell back to another
   // provider, start again with that provider's plan (sessions are cheap next to a batch run).
   const actual = planFor(pool.device);
-  if (actual.workers !== par.workers || actual.threads !== par.threads || actual.batch !== par.batch) {
+  if (actual.workers !== par.workers || actual.threads !== par.threads) {
     const first = pool;
     await first.close();
-    par = actual;
-    pool = await InferencePool.start(init(par.threads), [first.device], par.workers);
+    pool = await InferencePool.start(init(actual.threads), [first.device], actual.workers);
     pool.fallbacks.unshift(...first.fallbacks);
   }
+  par = actual;
   try {
     if (cfg.device === 'auto' && pool.device === 'cpu' && (plan.skipped.length > 0 || pool.fallbacks.length > 0)) {
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason}`).join('; ');
