@@ -175,7 +175,7 @@ async function benchModel(model, images, cores) {
     `\n\nyolo-serve start-up (spawn → first result): ${fmt(median(serve.map((r) => r.startupS)), 2)} s; ${serve[0]?.summary.replace(/^yolo-serve: /, '') ?? ''}\n` +
     `3/1 (yolo-serve / best bare ORT) = ${fmt(r31, 2)}  ${verdict(r31, 0.9)}\n` +
     `3/2 (yolo-serve / naive loop)    = ${fmt(r32, 2)}  ${verdict(r32, 1.4)}\n` +
-    (args.rounds > 1 ? `per round (measured minutes apart, so less exposed to load changes): 3/1 ${perRound31.map((r) => fmt(r, 2)).join(', ')}; 3/2 ${perRound32.map((r) => fmt(r, 2)).join(', ')}\n` : '') +
+    (args.rounds > 1 ? `per round (each from measurements taken within a minute of each other): 3/1 ${perRound31.map((r) => fmt(r, 2)).join(', ')}; 3/2 ${perRound32.map((r) => fmt(r, 2)).join(', ')}\n` : '') +
     `load average after the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}${loadavg()[0] > 0.5 ? ' (other processes were running: figures are noisy, ratios less so)' : ''}\n`;
   return { model: name, imgsz: [h, w], images: images.length, serveImages: linkCount, bare: configs.map((c, i) => ({ ...c, runs: bare[i] })), naive, serve, ratio31: r31, ratio32: r32, text };
 }
