@@ -109,7 +109,6 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
   const finished = new Promise<void>((resolve) => (finish = resolve));
   let total = jobs.length;
 
-
   function complete(seq: number, result: ImageResult, startedAt: number): void {
     done.set(seq, { result, startedAt });
     flushInOrder();
