@@ -81,6 +81,8 @@ async function main() {
     return;
   }
 
+  for (const m of args.model) if (!existsSync(m)) throw new Error(`model ${m} not found${args.model === DEFAULT_MODELS ? ' (the defaults live in ../shared): pass --model PATH and --images DIR' : ''}`);
+  if (!existsSync(args.images)) throw new Error(`image folder ${args.images} not found: pass --images DIR`);
   const images = listImages(args.images);
   if (images.length === 0) throw new Error(`no images in ${args.images}`);
   const all = [];
