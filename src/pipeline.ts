@@ -1,5 +1,7 @@
 // The streaming engine: decode+letterbox on the main thread (sharp works on libuv's pool),
 // inference and postprocessing in worker threads, results written in input order.
+// Each image is letterboxed straight into its place in the batch being formed, so a batch is
+// handed to a worker (transferred, not copied) without another copy of the pixels.
 //
 // Memory is bounded by one number, `maxInFlight`: an image holds a slot from the moment its
 // decode starts until its result is written, so decoded pixels, tensors, queued batches and the
@@ -34,6 +36,10 @@ export interface PipelineOutcome {
   notStarted: number;
   /** Set when inference itself broke (not a per-image problem): the run ends early. */
   fatal: Error | null;
+  /** session.run calls made. */
+  batches: number;
+  /** batchSizes[k]: how many of those calls carried k images (index 0 is always 0). */
+  batchSizes: number[];
 }
 
 interface Prepared {
@@ -42,9 +48,14 @@ interface Prepared {
   width: number;
   height: number;
   geometry: LetterboxGeometry;
-  tensor: Float32Array;
   startedAt: number;
   readyAt: number;
+}
+
+/** Images letterboxed side by side into one buffer, in the order they finished decoding. */
+interface Batch {
+  buffer: ArrayBuffer;
+  items: Prepared[];
 }
 
 /** A counting semaphore with FIFO waiters. */
@@ -73,16 +84,19 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
   const [netH, netW] = opts.imgsz;
   const imageElems = 3 * netH * netW;
   const batch = Math.max(1, opts.batch);
-  // Enough images to keep every worker busy with a full batch while the next batches decode.
-  const maxInFlight = pool.size * batch * 2 + opts.decodeConcurrency;
+  // Enough images to fill every worker's queue, plus a batch forming, plus the decodes under way.
+  const maxInFlight = pool.capacity * batch + batch + opts.decodeConcurrency;
   const slots = new Slots(maxInFlight);
   const decodeLimit = pLimit(opts.decodeConcurrency);
 
-  const outcome: PipelineOutcome = { ok: 0, failed: 0, detections: 0, notStarted: 0, fatal: null };
-  const ready: Prepared[] = [];
-  const tensorPool: Float32Array[] = [];
-  const batchPool: ArrayBuffer[] = [];
-  let decoding = 0;
+  const outcome: PipelineOutcome = { ok: 0, failed: 0, detections: 0, notStarted: 0, fatal: null, batches: 0, batchSizes: new Array<number>(batch + 1).fill(0) };
+  // Full batches waiting for a worker, and the one being filled.
+  const full: Batch[] = [];
+  let forming: Batch | null = null;
+  // Batch buffers come back from the workers and are reused; at most one per batch in flight.
+  const bufferPool: ArrayBuffer[] = [];
+  // Images handed to the decoder (queued or running) whose tensors are not in a batch yet.
+  let preparing = 0;
   let allStarted = false;
 
   // Ordered writing: results wait here until every earlier image has been written.
@@ -94,8 +108,6 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   let total = jobs.length;
-
-  const takeTensor = (): Float32Array => tensorPool.pop() ?? new Float32Array(imageElems);
 
   function complete(seq: number, result: ImageResult, startedAt: number): void {
     done.set(seq, { result, startedAt });
@@ -136,34 +148,29 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
   }
 
   function pump(): void {
-    while (pool.idle > 0 && ready.length > 0 && !outcome.fatal) {
-      // Wait for a full batch unless nothing else can arrive soon: otherwise a lone early image
-      // (or the last few) would hold their slots and stall the ordered writer.
-      const starved = decoding === 0 && (allStarted || slots.exhausted);
-      if (ready.length < batch && !starved) return;
-      dispatch(ready.splice(0, batch));
+    while (pool.idle > 0 && !outcome.fatal) {
+      const next = full.shift() ?? (forming && starved() ? forming : null);
+      if (!next) return;
+      if (next === forming) forming = null;
+      dispatch(next);
     }
   }
 
-  function dispatch(items: Prepared[]): void {
+  // A partial batch goes out only when nothing else can join it soon: otherwise a lone early
+  // image (or the last few) would hold their slots and stall the ordered writer.
+  function starved(): boolean {
+    return preparing === 0 && (allStarted || slots.exhausted);
+  }
+
+  function dispatch({ buffer, items }: Batch): void {
     const now = performance.now();
     for (const p of items) metrics.record('queue_wait', now - p.readyAt);
-    let input: ArrayBuffer;
-    if (items.length === 1) {
-      input = items[0]!.tensor.buffer as ArrayBuffer;
-    } else {
-      input = batchPool.pop() ?? new ArrayBuffer(batch * imageElems * 4);
-      const view = new Float32Array(input);
-      items.forEach((p, i) => {
-        view.set(p.tensor, i * imageElems);
-        tensorPool.push(p.tensor);
-      });
-    }
-    pool.run(items.length, input, items.map((p) => p.geometry)).then(
+    outcome.batches++;
+    outcome.batchSizes[items.length]!++;
+    pool.run(items.length, buffer, items.map((p) => p.geometry)).then(
       (res) => {
-        // Return the transferred buffer to the pool it came from.
-        if (items.length === 1) tensorPool.push(new Float32Array(res.input));
-        else batchPool.push(res.input);
+        // The transferred buffer comes back with the result: keep it for a later batch.
+        bufferPool.push(res.input);
         metrics.record('inference_batch', res.inferMs);
         for (let i = 0; i < items.length; i++) {
           const p = items[i]!;
@@ -180,19 +187,26 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         // The worker itself died: not this image's fault, and nothing further can run.
         outcome.fatal ??= err;
         for (const p of items) complete(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt);
-        for (const p of ready.splice(0)) complete(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt);
+        const stranded = [...full.splice(0), ...(forming ? [forming] : [])].flatMap((b) => b.items);
+        forming = null;
+        for (const p of stranded) complete(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt);
       },
     );
   }
 
+  /** Where the next image's tensor goes: the next place in the batch being formed. */
+  function place(): { batch: Batch; offset: number } {
+    forming ??= { buffer: bufferPool.pop() ?? new ArrayBuffer(batch * imageElems * 4), items: [] };
+    return { batch: forming, offset: forming.items.length * imageElems };
+  }
+
   async function prepare(seq: number, job: ImageJob): Promise<void> {
     const startedAt = performance.now();
-    if (job.error) {
-      complete(seq, errorResult(job, job.error), startedAt);
-      return;
-    }
-    decoding++;
     try {
+      if (job.error) {
+        complete(seq, errorResult(job, job.error), startedAt);
+        return;
+      }
       const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels });
       const decodedAt = performance.now();
       metrics.record('read_decode', decodedAt - startedAt);
@@ -206,13 +220,17 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
       }
       const { image } = decoded;
       const geometry = letterboxGeometry(image.width, image.height, netW, netH);
-      const tensor = takeTensor();
-      letterboxInto(image, geometry, tensor, 0);
+      const { batch: into, offset } = place();
+      letterboxInto(image, geometry, new Float32Array(into.buffer), offset);
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
-      ready.push({ seq, job, width: image.width, height: image.height, geometry, tensor, startedAt, readyAt });
+      into.items.push({ seq, job, width: image.width, height: image.height, geometry, startedAt, readyAt });
+      if (into.items.length === batch) {
+        full.push(into);
+        forming = null;
+      }
     } finally {
-      decoding--;
+      preparing--;
       pump();
     }
   }
@@ -226,6 +244,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
       break;
     }
     const mySeq = seq++;
+    preparing++;
     void decodeLimit(() => prepare(mySeq, job));
   }
   allStarted = true;

@@ -10,6 +10,7 @@ import { UsageError } from './config.js';
 import { InferencePool } from './inference/pool.js';
 import { planParallelism } from './inference/plan.js';
 import { planDevices } from './inference/providers.js';
+import type { DeviceKind } from './inference/protocol.js';
 import { expandInputs } from './inputs/expand.js';
 import { describeShard, selectShard } from './inputs/shard.js';
 import { shardRoot } from './inputs/shard-root.js';
@@ -68,16 +69,28 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   // libvips' own cache only helps when the same file is read twice; in a batch run it is memory
   // that grows with the dataset's variety.
   sharp.cache(false);
+  // Parallelism comes from decoding several images at once on libuv's pool; libvips' extra
+  // threads inside one small decode only add switching next to busy inference threads.
+  sharp.concurrency(1);
 
   // The provider decides the plan, but is only known once a session exists: start one worker
   // with the plan for the first candidate, then size the pool.
   const firstDevice = plan.candidates[0] ?? 'cpu';
-  const par = planParallelism({ device: firstDevice, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch });
-  const pool = await InferencePool.start(
-    { modelPath: model.path, intraOpThreads: par.threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz },
-    plan.candidates,
-    par.workers,
-  );
+  const modelBytes = (await stat(model.path)).size;
+  const planFor = (device: DeviceKind) => planParallelism({ device, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch, modelBytes });
+  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz });
+  let par = planFor(firstDevice);
+  let pool = await InferencePool.start(init(par.threads), plan.candidates, par.workers);
+  // A GPU plan (one session, one thread) is a poor CPU plan: when auto fell back to another
+  // provider, start again with that provider's plan (sessions are cheap next to a batch run).
+  const actual = planFor(pool.device);
+  if (actual.workers !== par.workers || actual.threads !== par.threads) {
+    const first = pool;
+    await first.close();
+    pool = await InferencePool.start(init(actual.threads), [first.device], actual.workers);
+    pool.fallbacks.unshift(...first.fallbacks);
+  }
+  par = actual;
   // From here until the outputs are closed, SIGINT/SIGTERM and the error budget stop the run gracefully.
   const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr });
   try {
@@ -104,6 +117,10 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     );
     // The bar must be gone before the guard explains why the run stopped.
     report.stopProgress();
+    if (cfg.verbose) {
+      const sizes = outcome.batchSizes.map((n, size) => (n > 0 ? `${size}×${n}` : '')).filter(Boolean).join(', ');
+      say(`inference: ${outcome.batches} runs; images per run: ${sizes || 'none'}`);
+    }
     const result = guard.finish(outcome, resume.skippedFailed);
     const { exitCode } = await report.finish({
       exitCode: result.exitCode,

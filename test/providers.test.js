@@ -1,49 +1,12 @@
-// Device and parallelism planning (src/inference/providers.ts, src/inference/plan.ts): pure
-// functions, tested with a fake file system so every machine kind can be simulated here.
+// Device planning (src/inference/providers.ts): pure functions, tested with a fake file system so
+// every machine kind can be simulated here. planParallelism is tested in plan.test.js.
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { planParallelism } from '../dist/inference/plan.js';
 import { DEVICE_REQUESTS, defaultProbe, planDevices, sessionOptionsFor, unavailableReason } from '../dist/inference/providers.js';
-
-// ---------------------------------------------------------------------------------------------
-describe('planParallelism', () => {
-  const plan = (p) => planParallelism({ device: 'cpu', cores: 2, dynamicBatch: false, workers: 'auto', threads: 'auto', batch: 'auto', ...p });
-
-  test('CPU, all auto: one single-threaded worker per core, capped at 8; batch 1', () => {
-    assert.deepEqual(plan({ cores: 1 }), { workers: 1, threads: 1, batch: 1 });
-    assert.deepEqual(plan({ cores: 2 }), { workers: 2, threads: 1, batch: 1 });
-    assert.deepEqual(plan({ cores: 8 }), { workers: 8, threads: 1, batch: 1 });
-    // Beyond 8 workers the spare cores become intra-op threads: 16 / 8 = 2, 20 / 8 = 2 (floor).
-    assert.deepEqual(plan({ cores: 16 }), { workers: 8, threads: 2, batch: 1 });
-    assert.deepEqual(plan({ cores: 20 }), { workers: 8, threads: 2, batch: 1 });
-    // A dynamic-batch model still gets batch 1 on CPU unless asked.
-    assert.deepEqual(plan({ cores: 4, dynamicBatch: true }), { workers: 4, threads: 1, batch: 1 });
-  });
-
-  test('explicit values win; threads fill the remaining cores; never below 1', () => {
-    assert.deepEqual(plan({ cores: 12, workers: 3 }), { workers: 3, threads: 4, batch: 1 });
-    assert.deepEqual(plan({ cores: 2, workers: 4 }), { workers: 4, threads: 1, batch: 1 });
-    assert.deepEqual(plan({ cores: 6, threads: 3 }), { workers: 6, threads: 3, batch: 1 });
-    assert.deepEqual(plan({ cores: 6, workers: 1, threads: 6 }), { workers: 1, threads: 6, batch: 1 });
-  });
-
-  test('--batch applies only to dynamic-batch models', () => {
-    assert.equal(plan({ dynamicBatch: true, batch: 8 }).batch, 8);
-    assert.equal(plan({ dynamicBatch: false, batch: 8 }).batch, 1);
-  });
-
-  test('GPU: one session, one thread, batches of 16 when the model allows', () => {
-    for (const device of ['cuda', 'tensorrt', 'webgpu']) {
-      assert.deepEqual(plan({ device, cores: 16, dynamicBatch: true }), { workers: 1, threads: 1, batch: 16 });
-      assert.deepEqual(plan({ device, cores: 16, dynamicBatch: false }), { workers: 1, threads: 1, batch: 1 });
-    }
-    assert.deepEqual(plan({ device: 'cuda', cores: 16, dynamicBatch: true, batch: 32, workers: 2 }), { workers: 2, threads: 1, batch: 32 });
-  });
-});
 
 // ---------------------------------------------------------------------------------------------
 describe('planDevices / unavailableReason (Linux checks)', { skip: process.platform !== 'linux' && 'provider file checks are Linux-only' }, () => {
@@ -156,5 +119,11 @@ describe('sessionOptionsFor', () => {
   test('threads: intra-op as planned, one inter-op thread, sequential execution', () => {
     const o = sessionOptionsFor('cpu', 3);
     assert.deepEqual([o.intraOpNumThreads, o.interOpNumThreads, o.executionMode, o.graphOptimizationLevel], [3, 1, 'sequential', 'all']);
+  });
+
+  test('intra-op threads never spin (sessions share cores with each other and the decoders); CPU sessions skip the memory pattern', () => {
+    for (const d of ['cpu', 'cuda', 'tensorrt', 'webgpu']) assert.deepEqual(sessionOptionsFor(d, 2).extra, { session: { intra_op: { allow_spinning: '0' } } });
+    assert.equal(sessionOptionsFor('cpu', 1).enableMemPattern, false);
+    assert.equal(sessionOptionsFor('cuda', 1).enableMemPattern, undefined);
   });
 });

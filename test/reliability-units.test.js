@@ -307,7 +307,7 @@ test('GuardedSink: write and close failures become OutputError', async () => {
 
 // ---------------------------------------------------------------- run guard
 
-const done = (over = {}) => ({ ok: 0, failed: 0, detections: 0, notStarted: 0, fatal: null, ...over });
+const done = (over = {}) => ({ ok: 0, failed: 0, detections: 0, notStarted: 0, fatal: null, batches: 0, batchSizes: [], ...over });
 
 test('RunGuard: clean run → 0; failures (this run or kept from an earlier one) → 1', async () => {
   const err = stderr();
@@ -363,7 +363,7 @@ test('RunGuard: in-flight work that outlives the drain timeout is abandoned, not
     })();
     return late;
   });
-  assert.deepEqual(outcome, { ok: 1, failed: 0, detections: 2, notStarted: 4, fatal: null });
+  assert.deepEqual(outcome, { ok: 1, failed: 0, detections: 2, notStarted: 4, fatal: null, batches: 0, batchSizes: [] });
   await late;
   assert.deepEqual(inner.lines, ['/a.jpg']); // b arrived after the seal
   const res = guard.finish(outcome);
@@ -423,7 +423,7 @@ test('RunGuard: output failure and inference failure are run-level: exit 3 with 
     for (let i = 0; i < 5; i++) await sink.write(ok(`/${i}.jpg`));
     return done();
   });
-  assert.deepEqual(outcome, { ok: 2, failed: 0, detections: 2, notStarted: 8, fatal: null });
+  assert.deepEqual(outcome, { ok: 2, failed: 0, detections: 2, notStarted: 8, fatal: null, batches: 0, batchSizes: [] });
   const res = guard.finish(outcome);
   assert.equal(res.exitCode, EXIT_RUN_FAILED);
   assert.equal(EXIT_RUN_FAILED, 3);

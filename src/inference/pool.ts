@@ -1,5 +1,7 @@
-// A fixed set of inference workers, each owning one ORT session. The pool hands a batch to an
-// idle worker; callers keep at most `size` batches outstanding so no queue builds up here.
+// A fixed set of inference workers, each owning one ORT session. The pool hands a batch to the
+// least-loaded worker; each worker holds at most `depth` batches (the one running plus the next
+// ones queued), so a worker never waits for the main thread between runs and no unbounded
+// queue builds up here.
 import { Worker } from 'node:worker_threads';
 import type { LetterboxGeometry } from '../types.js';
 import type { ConfigureMessage, DeviceKind, FromWorker, ReadyMessage, RunResultMessage, WorkerInit } from './protocol.js';
@@ -8,11 +10,19 @@ export class InferenceError extends Error {}
 
 interface Slot {
   worker: Worker;
-  busy: boolean;
+  /** Batches handed to this worker whose results have not come back yet. */
+  outstanding: number;
   pending: Map<number, { resolve: (m: RunResultMessage) => void; reject: (e: Error) => void }>;
 }
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/**
+ * Batches per worker: the one running and one queued behind it. With one, the worker sits idle
+ * from posting a result until the main thread (busy decoding or letterboxing) sends the next
+ * batch; more than two only adds memory.
+ */
+export const DEFAULT_DEPTH = 2;
 
 function spawn(init: WorkerInit): { worker: Worker; ready: Promise<ReadyMessage> } {
   const worker = new Worker(WORKER_URL, { workerData: init });
@@ -60,8 +70,10 @@ export class InferencePool {
     readonly fallbacks: { device: DeviceKind; reason: string }[],
     /** Output 0 dims of the warm-up run (batch of one). */
     readonly probeDims: number[],
+    /** Batches each worker may hold at once (running + queued). */
+    readonly depth: number,
   ) {
-    this.slots = workers.map((worker) => ({ worker, busy: false, pending: new Map() }));
+    this.slots = workers.map((worker) => ({ worker, outstanding: 0, pending: new Map() }));
     for (const slot of this.slots) this.watch(slot);
   }
 
@@ -69,7 +81,7 @@ export class InferencePool {
    * Starts `count` workers. The first one settles which provider works (trying `devices` in
    * order); the rest are started on that provider alone, in parallel.
    */
-  static async start(base: Omit<WorkerInit, 'devices'>, devices: DeviceKind[], count: number): Promise<InferencePool> {
+  static async start(base: Omit<WorkerInit, 'devices'>, devices: DeviceKind[], count: number, depth = DEFAULT_DEPTH): Promise<InferencePool> {
     const first = spawn({ ...base, devices });
     let ready: ReadyMessage;
     try {
@@ -85,27 +97,34 @@ export class InferencePool {
       await Promise.all([first, ...rest].map((r) => r.worker.terminate()));
       throw failed.reason;
     }
-    return new InferencePool([first.worker, ...rest.map((r) => r.worker)], ready.device, ready.fallbacks, ready.probeDims);
+    return new InferencePool([first.worker, ...rest.map((r) => r.worker)], ready.device, ready.fallbacks, ready.probeDims, Math.max(1, depth));
   }
 
   get size(): number {
     return this.slots.length;
   }
 
+  /** Batches that can be handed over right now (free places across all workers' queues). */
   get idle(): number {
-    return this.slots.filter((s) => !s.busy).length;
+    return this.slots.reduce((n, s) => n + Math.max(0, this.depth - s.outstanding), 0);
+  }
+
+  /** Batches the pool holds when full. */
+  get capacity(): number {
+    return this.slots.length * this.depth;
   }
 
   configure(msg: ConfigureMessage): void {
     for (const s of this.slots) s.worker.postMessage(msg);
   }
 
-  /** Runs one batch on an idle worker. The input buffer is transferred and comes back in the result. */
+  /** Runs one batch on the least-loaded worker. The input buffer is transferred and comes back in the result. */
   run(count: number, input: ArrayBuffer, geometries: LetterboxGeometry[]): Promise<RunResultMessage> {
     if (this.broken) return Promise.reject(this.broken);
-    const slot = this.slots.find((s) => !s.busy);
-    if (!slot) return Promise.reject(new Error('InferencePool.run called with no idle worker'));
-    slot.busy = true;
+    let slot: Slot | undefined;
+    for (const s of this.slots) if (s.outstanding < this.depth && (!slot || s.outstanding < slot.outstanding)) slot = s;
+    if (!slot) return Promise.reject(new Error('InferencePool.run called with every worker full'));
+    slot.outstanding++;
     const id = this.nextId++;
     return new Promise<RunResultMessage>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
@@ -132,7 +151,7 @@ export class InferencePool {
       if (msg.type !== 'result') return;
       const p = slot.pending.get(msg.id);
       slot.pending.delete(msg.id);
-      slot.busy = false;
+      slot.outstanding--;
       p?.resolve(msg);
     });
     const fail = (err: Error) => {

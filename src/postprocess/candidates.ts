@@ -63,25 +63,33 @@ function channelsFirst(data: Float32Array, rows: number, n: number, opts: Candid
   const conf = Math.fround(opts.conf);
   const allowed = classMask(opts.classes, nc);
 
-  // Class rows outer, anchors inner: every read is sequential.
-  const best = data.slice(4 * n, 5 * n);
-  const bestCls = nc <= 256 ? new Uint8Array(n) : new Uint16Array(n);
-  for (let c = 1; c < nc; c++) {
+  // Pass 1 (the hot loop, run in every inference worker for every image): mark the anchors with
+  // any class score above the threshold; only those can become candidates, and they are few.
+  // Class rows outer, anchors inner, so every read is sequential; no stores in the common case.
+  // This halves the cost of a full running argmax over all nc × N scores.
+  const hot = new Uint8Array(n);
+  for (let c = 0; c < nc; c++) {
     const base = (4 + c) * n;
     for (let j = 0; j < n; j++) {
-      const v = data[base + j]!;
-      if (v > best[j]!) {
-        best[j] = v;
-        bestCls[j] = c;
-      }
+      if (data[base + j]! > conf) hot[j] = 1;
     }
   }
 
   const out: Candidate[] = [];
   for (let j = 0; j < n; j++) {
-    const score = best[j]!;
+    if (hot[j] === 0) continue;
+    // Pass 2: the argmax over all classes, exactly as before (first maximum wins; a NaN in
+    // class 0 keeps the anchor out, as a running max seeded with it would).
+    let score = data[4 * n + j]!;
+    let cls = 0;
+    for (let c = 1; c < nc; c++) {
+      const v = data[(4 + c) * n + j]!;
+      if (v > score) {
+        score = v;
+        cls = c;
+      }
+    }
     if (!(score > conf)) continue;
-    const cls = bestCls[j]!;
     if (allowed !== null && allowed[cls] !== 1) continue;
     out.push(fromXywh(data[j]!, data[n + j]!, data[2 * n + j]!, data[3 * n + j]!, score, cls));
   }

@@ -99,6 +99,9 @@ export class RunGuard {
       detections: sink.tally.detections,
       notStarted: total - sink.written,
       fatal: null,
+      // The pipeline never returned its own counts: how many session.run calls it made is unknown.
+      batches: 0,
+      batchSizes: [],
     });
 
     let outcome: PipelineOutcome;
