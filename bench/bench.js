@@ -22,6 +22,7 @@ import { measureNaive } from './naive.js';
 import { measureServe } from './serve.js';
 import { fmt, linkFolder, listImages, makeTempDir, median, parseArgs, removeDir, table } from './util.js';
 
+const LOAD_AT_START = loadavg();
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(REPO, '..', 'shared');
 const DEFAULT_MODELS = ['yolov8n_int8_640.onnx', 'yolo11n_int8_320.onnx'].map((m) => path.join(SHARED, 'models', m));
@@ -68,7 +69,7 @@ async function main() {
   }
   if (!existsSync(path.join(REPO, 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` (npm run bench does it)');
   const cores = availableParallelism();
-  log(`machine: ${cores} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+  log(`machine: ${cores} cores, load average ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
 
   if (args.memory || args.memorySynthetic) {
     const counts = args.memoryCounts.split(',').map(Number);
@@ -178,7 +179,9 @@ async function benchModel(model, images, cores) {
     `3/1 (yolo-serve / best bare ORT) = ${fmt(r31, 2)}  ${verdict(r31, 0.9)}\n` +
     `3/2 (yolo-serve / naive loop)    = ${fmt(r32, 2)}  ${verdict(r32, 1.4)}\n` +
     (args.rounds > 1 ? `per round (each from measurements taken within a minute of each other): 3/1 ${perRound31.map((r) => fmt(r, 2)).join(', ')}; 3/2 ${perRound32.map((r) => fmt(r, 2)).join(', ')}\n` : '') +
-    `load average after the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}${loadavg()[0] > 0.5 ? ' (other processes were running: figures are noisy, ratios less so)' : ''}\n`;
+    // The bench itself keeps every core busy, so only the load seen before it started says
+    // whether something else was competing.
+    `load average before the bench: ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' ')}${LOAD_AT_START[0] > 0.5 ? ' (other processes were running: figures are noisy, ratios less so)' : ''}\n`;
   return { model: name, imgsz: [h, w], images: images.length, serveImages: linkCount, bare: configs.map((c, i) => ({ ...c, runs: bare[i] })), naive, serve, ratio31: r31, ratio32: r32, text };
 }
 
