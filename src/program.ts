@@ -11,7 +11,7 @@ import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
 import { ModelError } from './model/errors.js';
 import { formatFromPath } from './outputs/sink.js';
-import { EXIT_USAGE, runBatch } from './run.js';
+import { EXIT_USAGE, runBatch } from './commands/batch.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -9,7 +9,7 @@ import { runMerge, toMergeOptions } from '../dist/commands/merge.js';
 import { UsageError } from '../dist/config.js';
 import { runCli, writeImages, writeSyntheticModel } from './helpers/shard-fixtures.js';
 import { toRunConfig } from '../dist/program.js';
-import { runBatch } from '../dist/run.js';
+import { runBatch } from '../dist/commands/batch.js';
 
 // Records as batch writes them (JSONL), for images under /d.
 const det = (name, cls, conf, x1) => `{"name":"${name}","class":${cls},"confidence":${conf},"box":{"x1":${x1},"y1":2,"x2":30,"y2":40}}`;

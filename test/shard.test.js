@@ -10,7 +10,7 @@ import { shardRoot, globBase, commonRoot } from '../dist/inputs/shard-root.js';
 import { expandInputs } from '../dist/inputs/expand.js';
 import { UsageError } from '../dist/config.js';
 import { toRunConfig } from '../dist/program.js';
-import { runBatch } from '../dist/run.js';
+import { runBatch } from '../dist/commands/batch.js';
 import { runMerge, toMergeOptions } from '../dist/commands/merge.js';
 import { lines, repoRoot, runCli, writeImages, writeSyntheticModel } from './helpers/shard-fixtures.js';
 

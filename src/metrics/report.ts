@@ -1,4 +1,4 @@
-// Everything `batch` reports about a run, gathered in one object so the orchestration (run.ts)
+// Everything `batch` reports about a run, gathered in one object so the orchestration (commands/batch.ts)
 // only makes a few calls: hand `metrics` and `onResult` to the pipeline, start/stop progress,
 // and `finish` at the end, which prints the text summary and writes --summary.
 import { stat } from 'node:fs/promises';

@@ -29,7 +29,7 @@ export type StopReason =
   | { kind: 'inference-failed'; message: string }
   | { kind: 'output-failed'; message: string };
 
-/** How a run ended: what run.ts returns and what the summary writer reports. */
+/** How a run ended: what commands/batch.ts returns and what the summary writer reports. */
 export interface RunResult {
   exitCode: number;
   /** True when SIGINT/SIGTERM stopped the run (summary: "interrupted": true). */
