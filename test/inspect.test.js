@@ -3,40 +3,19 @@
 // codes, --version and --help).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { formatInspectText, inspectExitCode, inspectModel } from '../dist/commands/inspect.js';
 import { writeModel, ultralyticsMetadata } from './helpers/onnx-builder.js';
+import { repoRoot, requireShared, runCli, sharedDir } from './helpers/cli.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(repoRoot, '..', 'shared');
 const modelsDir = path.join(sharedDir, 'models');
-const cli = path.join(repoRoot, 'bin', 'yolo-serve');
 const pkgVersion = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version;
 
-function requireShared(t) {
-  if (fs.existsSync(sharedDir)) return true;
-  if (process.env.CI === 'true') assert.fail(`${sharedDir} not found (required when CI=true)`);
-  t.skip(`${sharedDir} not found`);
-  return false;
-}
 
-function run(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let tmp;
 before(() => {
@@ -231,7 +210,7 @@ describe('CLI', () => {
   test('inspect --json prints the report; text output for a multi-output model', async (t) => {
     if (!requireShared(t)) return;
     const model = path.join(modelsDir, 'yolov5nu_int8_640_multiout.onnx');
-    const j = await run(['inspect', model, '--json']);
+    const j = await runCli(['inspect', model, '--json']);
     assert.equal(j.code, 0, j.stderr);
     const r = JSON.parse(j.stdout);
     assert.equal(r.schema, 1);
@@ -239,7 +218,7 @@ describe('CLI', () => {
     assert.equal(r.classes.count, 80);
     assert.deepEqual(r.imgsz, [640, 640]);
 
-    const h = await run(['inspect', model, '--no-probe']);
+    const h = await runCli(['inspect', model, '--no-probe']);
     assert.equal(h.code, 0, h.stderr);
     const lines = h.stdout.split('\n');
     assert.ok(lines.includes('outputs     output0            float32  [1, 84, 8400]  ← detections'), h.stdout);
@@ -252,35 +231,35 @@ describe('CLI', () => {
   test('inspect exit codes: 2 for a file that is not ONNX, 2 (with the report) for an unusable model', async () => {
     const notOnnx = path.join(tmp, 'photo.onnx');
     fs.writeFileSync(notOnnx, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0]));
-    const a = await run(['inspect', notOnnx]);
+    const a = await runCli(['inspect', notOnnx]);
     assert.equal(a.code, 2);
     assert.equal(a.stderr, `yolo-serve: ${notOnnx} is not an ONNX model: it is a JPEG image\n`);
 
     const seg = path.join(tmp, 'segment-cli.onnx');
     writeModel(seg, { outputDims: [6, 8], values: new Float32Array(48), metadata: ultralyticsMetadata({ extra: { task: 'segment' } }) });
-    const b = await run(['inspect', seg, '--json']);
+    const b = await runCli(['inspect', seg, '--json']);
     assert.equal(b.code, 2);
     assert.equal(JSON.parse(b.stdout).usable, false);
   });
 
   test('--version, and --help for the program and each command, with examples', async () => {
-    const v = await run(['--version']);
+    const v = await runCli(['--version']);
     assert.equal(v.code, 0);
     assert.equal(v.stdout, `${pkgVersion}\n`);
 
-    const root = await run(['--help']);
+    const root = await runCli(['--help']);
     assert.equal(root.code, 0);
     assert.match(root.stdout, /\n {2}batch \[options\] <inputs\.\.\.> +detect objects in images/);
     assert.match(root.stdout, /\n {2}inspect \[options\] <model> +show what yolo-serve will do with a model/);
     assert.match(root.stdout, /\nExamples:\n {2}\$ yolo-serve batch .*\n {2}\$ yolo-serve inspect /);
 
     for (const cmd of ['batch', 'inspect']) {
-      const h = await run([cmd, '--help']);
+      const h = await runCli([cmd, '--help']);
       assert.equal(h.code, 0);
       assert.match(h.stdout, new RegExp(`^Usage: yolo-serve ${cmd} `));
       assert.match(h.stdout, new RegExp(`\\nExamples:\\n {2}\\$ yolo-serve ${cmd} `));
     }
-    const batch = await run(['batch', '--help']);
+    const batch = await runCli(['batch', '--help']);
     for (const flag of ['--summary <file>', '--no-progress', '--progress-interval <sec>', '-q, --quiet']) assert.ok(batch.stdout.includes(flag), flag);
   });
 });

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import pkg from 'onnx-proto';
@@ -16,11 +15,9 @@ import { detectLayout, detectLayoutFromRuntimeShape, isEnd2end } from '../dist/m
 import { float32ToFloat16Bits, float16BitsToFloat32 } from '../dist/model/fp16.js';
 import { resolveModel, ModelError } from '../dist/model/resolve.js';
 import { buildDetectionModel, writeModel, ultralyticsMetadata, pyRepr } from './helpers/onnx-builder.js';
+import { modelsDir, requireShared, sharedDir } from './helpers/cli.js';
 
 const { onnx } = pkg;
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(repoRoot, '..', 'shared');
-const modelsDir = path.join(sharedDir, 'models');
 
 /** A float32 [1, C, N] model for `C = 4 + nc` with values 0..C*N-1. */
 function v8Opts(nc = 2, n = 8, extra = {}) {
@@ -749,10 +746,7 @@ describe('resolveModel on the real models', () => {
   };
 
   test('all 12 models resolve as documented in ASSETS.md', async (t) => {
-    if (!fs.existsSync(modelsDir)) {
-      if (process.env.CI === 'true') assert.fail(`${modelsDir} not found (required under CI)`);
-      return t.skip(`${modelsDir} not found`);
-    }
+    if (!requireShared(t)) return;
     assert.deepEqual(fs.readdirSync(modelsDir).filter((f) => f.endsWith('.onnx')).sort(), Object.keys(expected).sort());
     for (const [file, want] of Object.entries(expected)) {
       const info = await resolveModel(path.join(modelsDir, file), {});
@@ -765,10 +759,7 @@ describe('resolveModel on the real models', () => {
   });
 
   test('metadata names equal COCO80; the parser agrees with onnx-proto', async (t) => {
-    if (!fs.existsSync(modelsDir)) {
-      if (process.env.CI === 'true') assert.fail(`${modelsDir} not found (required under CI)`);
-      return t.skip(`${modelsDir} not found`);
-    }
+    if (!requireShared(t)) return;
     for (const file of Object.keys(expected)) {
       const bytes = fs.readFileSync(path.join(modelsDir, file));
       const h = readOnnxHeader(bytes);
@@ -792,10 +783,7 @@ describe('resolveModel on the real models', () => {
   });
 
   test('dynamic models take another --imgsz; fixed ones reject it', async (t) => {
-    if (!fs.existsSync(modelsDir)) {
-      if (process.env.CI === 'true') assert.fail(`${modelsDir} not found (required under CI)`);
-      return t.skip(`${modelsDir} not found`);
-    }
+    if (!requireShared(t)) return;
     assert.deepEqual((await resolveModel(path.join(modelsDir, 'yolov8n_int8_dynamic.onnx'), { imgsz: [480, 640] })).imgsz, [480, 640]);
     await assert.rejects(resolveModel(path.join(modelsDir, 'yolo11n_int8_320.onnx'), { imgsz: 640 }), /conflicts with the fixed input size 320x320/);
     const bus = path.join(sharedDir, 'images', 'samples', 'bus.jpg');

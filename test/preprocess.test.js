@@ -9,28 +9,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile, mkdir, rm, access } from 'node:fs/promises';
+import { mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 import { pyRound, letterboxGeometry, letterboxInto, letterboxToTensor } from '../dist/preprocess/letterbox.js';
 import { decodeImage, decodeBuffer } from '../dist/preprocess/decode.js';
+import { requireShared, sharedDir } from './helpers/cli.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(repoRoot, '..', 'shared');
 
-async function sharedAvailable(t) {
-  try {
-    await access(sharedDir);
-    return true;
-  } catch {
-    if (process.env.CI === 'true') assert.fail(`${sharedDir} not found (required under CI)`);
-    t.skip(`${sharedDir} not found`);
-    return false;
-  }
-}
 
 const PAD = 114 / 255;
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -401,7 +389,7 @@ test('decodeBuffer labels errors with the given name', async () => {
 
 // ---------------------------------------------------------------------------------------------
 test('shared: grayscale coco128 JPEG decodes to the same bytes as cv2.imread', async (t) => {
-  if (!(await sharedAvailable(t))) return;
+  if (!(requireShared(t))) return;
   const img = await decodedOk(path.join(sharedDir, 'images/coco128/000000000086.jpg'));
   assert.deepEqual([img.width, img.height], [512, 640]);
   for (let i = 0; i < img.data.length; i += 3) {
@@ -411,7 +399,7 @@ test('shared: grayscale coco128 JPEG decodes to the same bytes as cv2.imread', a
 });
 
 test('shared: progressive messi.jpg decodes and letterboxes like cv2', async (t) => {
-  if (!(await sharedAvailable(t))) return;
+  if (!(requireShared(t))) return;
   const img = await decodedOk(path.join(sharedDir, 'images/samples/messi.jpg'));
   assert.deepEqual([img.width, img.height], [968, 630]);
   assert.equal(sha256(img.data), '5883eafce26cf1b2201672ecb3a69ae5b30b11ec1e016ea1c44c74553c246f88');
@@ -421,7 +409,7 @@ test('shared: progressive messi.jpg decodes and letterboxes like cv2', async (t)
 });
 
 test('shared: bus.jpg and zidane.jpg letterbox byte-identical to cv2.imread + cv2.resize', async (t) => {
-  if (!(await sharedAvailable(t))) return;
+  if (!(requireShared(t))) return;
   const cases = [
     ['bus.jpg', 'e8c11e7a7a688f702248c945bee11e2982f3da93654c143fe45f8380f3630cf0', '18ae28b1adb0803e2c9d6bb1493908d49baae79667faa2b716d280dfb15bed81'],
     ['zidane.jpg', 'eecf91cfd4101dc21e41c96d22e4ea3ccb2756dd7b7332e4585c7fa36c34a30c', 'b6eb974ad9d786d70835156687d30afad78d3d9c9fcccb0f2391899d21edd9db'],

@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
   letterbox,
@@ -29,20 +28,11 @@ import {
   parseYoloLabels,
   readYoloLabels,
 } from './helpers/detection-metrics.js';
+import { repoRoot, requireShared, sharedDir } from './helpers/cli.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(repoRoot, '..', 'shared');
 const modelPath = path.join(sharedDir, 'models', 'yolov8n_int8_640.onnx');
 const coco128 = path.join(sharedDir, 'images', 'coco128');
 const fixturePath = path.join(repoRoot, 'test', 'fixtures', 'coco128-yolov8n_int8_640.expected.json');
-
-/** True when ../shared is there; otherwise skips the test (or fails it under CI=true). */
-function requireShared(t) {
-  if (fs.existsSync(sharedDir)) return true;
-  if (process.env.CI === 'true') assert.fail(`${sharedDir} not found (required when CI=true)`);
-  t.skip(`${sharedDir} not found`);
-  return false;
-}
 
 const close = (actual, expected, eps = 1e-12) =>
   assert.ok(Math.abs(actual - expected) <= eps, `expected ${expected}, got ${actual}`);

@@ -4,42 +4,21 @@
 // merge into the counts of the whole run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 
 import { mergeSummaries, parseSummary } from '../dist/metrics/summary.js';
 import { STAGES } from '../dist/metrics/stages.js';
+import { repoRoot, requireShared, runCli, sharedDir } from './helpers/cli.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(repoRoot, '..', 'shared');
 const modelPath = path.join(sharedDir, 'models', 'yolov8n_int8_640.onnx');
 const MODEL_SHA256 = '0954f7cb88ffd28436fc5c259be598c11bdbc8d96a6977669af5de75736e9fdf';
-const cli = path.join(repoRoot, 'bin', 'yolo-serve');
 const pkgVersion = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version;
 const ortVersion = createRequire(import.meta.url)('onnxruntime-node/package.json').version;
 
-function requireShared(t) {
-  if (fs.existsSync(sharedDir)) return true;
-  if (process.env.CI === 'true') assert.fail(`${sharedDir} not found (required when CI=true)`);
-  t.skip(`${sharedDir} not found`);
-  return false;
-}
 
-function run(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const readJsonl = (file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const PROGRESS_LINE = /^\[progress\] \d+\/13 images \(\d+%\) \d+\.\d img\/s, \d+ failed, ETA (\?|\d+s|\d+m\d\ds)$/;
@@ -62,7 +41,7 @@ before(async () => {
 
   const out = path.join(tmp, 'whole.jsonl');
   const summaryPath = path.join(tmp, 'whole.summary.json');
-  const r = await run(['batch', imagesDir, '--model', modelPath, '--out', out, '--summary', summaryPath, '--progress-interval', '0.1']);
+  const r = await runCli(['batch', imagesDir, '--model', modelPath, '--out', out, '--summary', summaryPath, '--progress-interval', '0.1']);
   whole = { ...r, records: readJsonl(out), summary: parseSummary(fs.readFileSync(summaryPath, 'utf8'), summaryPath), summaryPath };
 });
 after(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
@@ -187,8 +166,8 @@ test('halves: --no-progress and --quiet print no status lines; their summaries m
   // Half 0: results on stdout, no progress. Half 1: --quiet. Both with a short interval, so
   // status lines would certainly show if they were not suppressed.
   const [a, b] = [
-    await run(['batch', manifests[0], '--model', modelPath, '--out', '-', '--summary', s0, '--no-progress', '--progress-interval', '0.1']),
-    await run(['batch', manifests[1], '--model', modelPath, '--out', path.join(tmp, 'half1.jsonl'), '--summary', s1, '--quiet', '--progress-interval', '0.1']),
+    await runCli(['batch', manifests[0], '--model', modelPath, '--out', '-', '--summary', s0, '--no-progress', '--progress-interval', '0.1']),
+    await runCli(['batch', manifests[1], '--model', modelPath, '--out', path.join(tmp, 'half1.jsonl'), '--summary', s1, '--quiet', '--progress-interval', '0.1']),
   ];
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 1, b.stderr);

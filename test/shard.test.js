@@ -13,15 +13,9 @@ import { toRunConfig } from '../dist/program.js';
 import { runBatch } from '../dist/commands/batch.js';
 import { runMerge, toMergeOptions } from '../dist/commands/merge.js';
 import { lines, repoRoot, runCli, writeImages, writeSyntheticModel } from './helpers/shard-fixtures.js';
+import { requireShared, sharedDir } from './helpers/cli.js';
 
-const sharedDir = path.resolve(repoRoot, '..', 'shared');
 
-function haveShared(t) {
-  if (fs.existsSync(sharedDir)) return true;
-  if (process.env.CI === 'true') assert.fail(`${sharedDir} not found (required when CI=true)`);
-  t.skip(`${sharedDir} not found`);
-  return false;
-}
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'yolo-shard-'));
 const jobsOf = (paths) => paths.map((p, index) => ({ index, path: p }));
@@ -110,7 +104,7 @@ test('balance on 10,000 synthetic paths: within a few percent, and uniform by a 
 });
 
 test('balance on coco128 (128 paths): within a loose binomial bound, as 128 items allow', (t) => {
-  if (!haveShared(t)) return;
+  if (!requireShared(t)) return;
   const keys = fs.readdirSync(path.join(sharedDir, 'images', 'coco128')).filter((f) => f.endsWith('.jpg'));
   assert.equal(keys.length, 128);
   // With n = 128 a shard's size is Binomial(128, 1/N): σ = 3.7 (23% of the mean 16) at N = 8, so
@@ -355,7 +349,7 @@ test('CLI: shard variable errors exit 2 before any work', async () => {
 });
 
 test('real model (yolo11n_int8_320), real CLI, 12 coco128 images: shards from JOB_COMPLETION_INDEX, merged, equal the unsharded run byte for byte', async (t) => {
-  if (!haveShared(t)) return;
+  if (!requireShared(t)) return;
   const dir = await tempDir();
   try {
     const model = path.join(sharedDir, 'models', 'yolo11n_int8_320.onnx');

@@ -1,15 +1,13 @@
 // Fixtures for the sharding and merge tests: a synthetic detector whose detections depend on each
 // image's mean colour (so every image's record is distinct), a folder of small solid-colour
 // images, and a way to run the real CLI.
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { repoRoot, runCli as runCliWithEnv } from './cli.js';
 import { ultralyticsMetadata, writeModel } from './onnx-builder.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const cliPath = path.join(repoRoot, 'bin', 'yolo-serve');
+export { repoRoot };
 
 /**
  * [1, 6, 8] xywh-classes model (classes 'cat', 'dog') on 64×64 input. Anchor 0: cat, score
@@ -53,24 +51,14 @@ export async function writeImages(dir, count) {
 }
 
 /** Runs bin/yolo-serve; resolves with the exit code and output whatever the code. */
-export function runCli(args, { env = {}, cwd = repoRoot, input } = {}) {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [cliPath, ...args],
-      { cwd, env: { ...cleanEnv(), ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-    if (input !== undefined) child.stdin.end(input);
-  });
+// The sharding variables of the environment the tests run in must not leak into the CLI.
+const NO_SHARD_ENV = { JOB_COMPLETION_INDEX: undefined, AWS_BATCH_JOB_ARRAY_INDEX: undefined, YOLO_SERVE_SHARD_COUNT: undefined };
+
+export function runCli(args, { env = {}, cwd = repoRoot, input = '' } = {}) {
+  return runCliWithEnv(args, { env: { ...NO_SHARD_ENV, ...env }, cwd, stdin: input });
 }
 
 /** The test runner's environment without any shard variables a CI system may have set. */
-function cleanEnv() {
-  const env = { ...process.env };
-  for (const k of ['JOB_COMPLETION_INDEX', 'AWS_BATCH_JOB_ARRAY_INDEX', 'YOLO_SERVE_SHARD_COUNT', 'YOLO_SERVE_MODEL']) delete env[k];
-  return env;
-}
 
 /** Non-empty lines of a JSONL text. */
 export function lines(text) {
