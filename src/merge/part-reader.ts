@@ -6,7 +6,7 @@ import { createReadStream, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CsvParser, parseCsv } from '../inputs/csv-parse.js';
 import { CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
-import { parseJsonlResult, type StoredResult } from '../outputs/read-results.js';
+import { jsonlLines, parseJsonlResult, type StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, type ResultFormat } from '../outputs/sink.js';
 
 /** One image record in a part: [start, end) bytes. */
@@ -63,26 +63,11 @@ export function readRecord(fd: number, format: ResultFormat, span: { start: numb
 }
 
 async function* scanJsonl(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
-  let rest: Buffer = Buffer.alloc(0);
-  let restStart = 0; // file offset of rest[0]
-  let lineNo = 0;
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    let start = 0;
-    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
-      lineNo++;
-      const line = buf.toString('utf8', start, nl);
-      if (line.trim() !== '') {
-        const r = parseJsonlRecord(line, `${file} line ${lineNo}`);
-        yield { path: r.path, start: restStart + start, end: restStart + nl };
-      }
-      start = nl + 1;
-    }
-    rest = buf.subarray(start);
-    restStart += start;
+  // Same torn-tail rule as resume: bytes after the last newline are an interrupted write.
+  for await (const line of jsonlLines(file, tail)) {
+    const r = parseJsonlRecord(line.text, `${file} line ${line.lineNo}`);
+    yield { path: r.path, start: line.start, end: line.end };
   }
-  // Same rule as resume (outputs/read-results.ts): bytes after the last newline are a torn write.
-  tail.tornTail = rest.length > 0;
 }
 
 /**

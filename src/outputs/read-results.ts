@@ -43,22 +43,41 @@ export async function scanResults(file: string, format: ResultFormat): Promise<S
   return { results, ...tail };
 }
 
-async function* iterJsonl(file: string, tail: Tail): AsyncGenerator<StoredResult> {
+/** One complete line of a JSONL file: its text (no newline) and its bytes [start, end) before the newline. */
+export interface JsonlLine {
+  text: string;
+  lineNo: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * Streams a JSONL file's complete lines, blank ones skipped. Bytes after the last newline are a
+ * torn write (the writer was killed mid-line): they are not yielded, `tail.tornTail` says so and
+ * `tail.validBytes` ends as the length of the whole-line prefix.
+ */
+export async function* jsonlLines(file: string, tail: { tornTail: boolean; validBytes?: number }): AsyncGenerator<JsonlLine> {
   let rest: Buffer = Buffer.alloc(0);
+  let restStart = 0; // file offset of rest[0]
   let lineNo = 0;
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
     const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
       lineNo++;
-      const line = buf.toString('utf8', start, nl);
-      tail.validBytes += nl + 1 - start;
+      const text = buf.toString('utf8', start, nl);
+      if (text.trim() !== '') yield { text, lineNo, start: restStart + start, end: restStart + nl };
       start = nl + 1;
-      if (line.trim() !== '') yield parseJsonlResult(line, `${file} line ${lineNo}`);
     }
     rest = buf.subarray(start);
+    restStart += start;
   }
   tail.tornTail = rest.length > 0;
+  tail.validBytes = restStart;
+}
+
+async function* iterJsonl(file: string, tail: Tail): AsyncGenerator<StoredResult> {
+  for await (const line of jsonlLines(file, tail)) yield parseJsonlResult(line.text, `${file} line ${line.lineNo}`);
 }
 
 /** One JSONL record, checked for the fields every reader relies on; `where` names it in errors. */
