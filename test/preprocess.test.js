@@ -360,6 +360,17 @@ test('decode errors are values with stable codes and the file name', async () =>
   }
   const tooLarge = await decodeImage(big, { maxPixels: 399 });
   assert.match(tooLarge.error.message, /20x20/);
+  // A cut-off JPEG is named as such every time, whatever libvips' shared error buffer held.
+  for (let i = 0; i < 4; i++) {
+    const results = await Promise.all([truncated, truncated, text].map((f) => decodeImage(f, opts)));
+    assert.match(results[0].error.message, /: cannot decode image \(truncated JPEG: no end-of-image marker/);
+    assert.match(results[1].error.message, /: cannot decode image \(truncated JPEG: no end-of-image marker/);
+    assert.doesNotMatch(results[2].error.message, /truncated/, 'a text file is not called a truncated JPEG');
+  }
+  // Trailing zero padding after the end-of-image marker still counts as a whole JPEG.
+  const padded = path.join(tmp, 'padded.jpg');
+  await writeFile(padded, Buffer.concat([jpeg, Buffer.alloc(16)]));
+  assert.equal((await decodeImage(padded, opts)).ok, true);
   // Exactly at the limit is fine.
   assert.equal((await decodeImage(big, { maxPixels: 400 })).ok, true);
 });

@@ -150,7 +150,7 @@ test('hostile inputs: each becomes an error record with a stable code; the run c
   assert.deepEqual(records.map((r) => [r.path, r.error?.code ?? null]), expected);
   const byPath = new Map(records.map((r) => [r.path, r]));
   assert.equal(byPath.get(p('hostile', 'large.jpg')).error.message, `${p('hostile', 'large.jpg')}: image (810x1080) has more pixels than the limit of 500000`);
-  assert.match(byPath.get(p('hostile', 'truncated.jpg')).error.message, /: cannot decode image \(.*premature end of JPEG/);
+  assert.match(byPath.get(p('hostile', 'truncated.jpg')).error.message, /: cannot decode image \(truncated JPEG: no end-of-image marker/);
   assert.match(byPath.get(p('hostile', 'self.jpg')).error.message, /ELOOP/);
   assert.deepEqual([byPath.get(p('named', 'new\nline.jpg')).width, byPath.get(p('named', 'new\nline.jpg')).height], [640, 426]);
   assert.ok(byPath.get(p('hostile', 'with space é 猫.jpg')).detections.length > 0);

@@ -85,8 +85,30 @@ export async function decodeBuffer(buf: Uint8Array, label: string, opts: DecodeO
       const size = await headerSize(buf);
       return fail('TOO_LARGE', `${label}: image${size} has more pixels than the limit of ${limit}`);
     }
-    return fail('DECODE_FAILED', `${label}: cannot decode image (${oneLine(message)})`);
+    return fail('DECODE_FAILED', `${label}: cannot decode image (${describeDecodeFailure(buf, message)})`);
   }
+}
+
+/**
+ * libvips reports a decoder's own message through a buffer that concurrent decodes share, so the
+ * text a cut-off JPEG gets varies from run to run (often just "Unknown error"). A JPEG missing
+ * its end-of-image marker is named as truncated whatever libvips said, so the record is stable.
+ */
+function describeDecodeFailure(buf: Uint8Array, message: string): string {
+  const text = oneLine(message);
+  if (isJpeg(buf) && !endsWithJpegEoi(buf)) return `truncated JPEG: no end-of-image marker${/unknown error/i.test(text) ? '' : `; ${text}`}`;
+  return text;
+}
+
+function isJpeg(buf: Uint8Array): boolean {
+  return buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+}
+
+/** FF D9 at the end, allowing the trailing padding some encoders and cameras append. */
+function endsWithJpegEoi(buf: Uint8Array): boolean {
+  let end = buf.length;
+  while (end > 2 && buf[end - 1] === 0x00) end--;
+  return end >= 2 && buf[end - 2] === 0xff && buf[end - 1] === 0xd9;
 }
 
 /**
