@@ -2,11 +2,11 @@
 // image record's path and byte span, and a record is parsed again from its span only when it is
 // written out (or compared with a duplicate). Memory then grows with the number of images, not
 // with the number of detections.
-import { createReadStream, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { CsvParser, parseCsv } from '../inputs/csv-parse.js';
+import { parseCsv } from '../inputs/csv-parse.js';
 import { CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
-import { jsonlLines, parseJsonlResult, type StoredResult } from '../outputs/read-results.js';
+import { continuesCsvRecord, csvResultRows, jsonlLines, parseJsonlResult, type CsvScan, type StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, type ResultFormat } from '../outputs/sink.js';
 
 /** One image record in a part: [start, end) bytes. */
@@ -71,65 +71,27 @@ async function* scanJsonl(file: string, tail: PartTail): AsyncGenerator<RecordSp
 }
 
 /**
- * CSV rows are grouped back into images. Rows of one image are consecutive and share a path, but
- * so may two records of the same image (a failed attempt followed by its retry, appended by
- * resume), so a new record also starts wherever a row can only stand alone: an error row or a
- * no-detection row, or a detection row after one of those.
+ * CSV rows are grouped back into images by the same rule resume reads them with
+ * (continuesCsvRecord): a failed attempt followed by its retry stays two records.
  */
 async function* scanCsv(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
-  const parser = new CsvParser();
-  let seenHeader = false;
+  const scan: CsvScan = { tornTail: false, headerEnd: 0, wholeBytes: 0 };
   let group: (RecordSpan & { row: CsvResultRow }) | null = null;
-  let bytesBefore = 0;
-  let prevEnd = 0;
-
-  for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
-    let consumed = 0;
-    let consumedBytes = 0;
-    for (const rec of parser.push(chunk)) {
-      consumedBytes += Buffer.byteLength(chunk.slice(consumed, rec.end));
-      consumed = rec.end;
-      const start = prevEnd;
-      const end = (prevEnd = bytesBefore + consumedBytes);
-      if (rec.fields.length === 1 && rec.fields[0] === '') continue;
-      const where = `${file} line ${rec.line}`;
-      if (!seenHeader) {
-        if (rec.fields.join(',') !== CSV_COLUMNS.join(',')) {
-          throw new PartError(`${where}: not a results CSV (header must be ${CSV_COLUMNS.join(',')})`);
-        }
-        seenHeader = true;
-        continue;
-      }
-      let row: CsvResultRow;
-      try {
-        row = parseCsvResultRow(rec.fields);
-      } catch (err) {
-        throw new PartError(`${where}: ${(err as Error).message}`);
-      }
-      if (group && continuesRecord(group.row, row)) {
+  try {
+    for await (const { row, start, end } of csvResultRows(file, scan)) {
+      if (group && continuesCsvRecord(group.row, row)) {
         group.end = end;
         continue;
       }
       if (group) yield { path: group.path, start: group.start, end: group.end };
       group = { path: row.path, start, end, row };
     }
-    bytesBefore += Buffer.byteLength(chunk);
+  } catch (err) {
+    throw err instanceof PartError ? err : new PartError((err as Error).message);
   }
-  tail.tornTail = parser.hasPartialRecord;
+  tail.tornTail = scan.tornTail;
   // After a torn write the last image may have lost detection rows too: drop it, as resume does.
   if (group && !tail.tornTail) yield { path: group.path, start: group.start, end: group.end };
-}
-
-function continuesRecord(first: CsvResultRow, row: CsvResultRow): boolean {
-  return (
-    row.path === first.path &&
-    first.detection !== null &&
-    first.error === null &&
-    row.detection !== null &&
-    row.error === null &&
-    row.width === first.width &&
-    row.height === first.height
-  );
 }
 
 function parseCsvRecord(text: string, where: string): StoredResult {

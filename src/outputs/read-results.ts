@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import type { ImageResult } from '../types.js';
 import { CsvParser } from '../inputs/csv-parse.js';
-import { CSV_COLUMNS, parseCsvResultRow } from './csv.js';
+import { CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from './csv.js';
 import type { ResultFormat } from './sink.js';
 
 /** A record as stored in a results file (the in-memory `index` is not written). */
@@ -101,67 +101,105 @@ export function parseJsonlResult(line: string, where: string): StoredResult {
   };
 }
 
-async function* iterCsv(file: string, tail: Tail): AsyncGenerator<StoredResult> {
+/** One data row of a results CSV and the bytes it spans: [start, end), its line ending included. */
+export interface CsvRowSpan {
+  row: CsvResultRow;
+  /** Where the row begins: just after the previous complete line (header, row or blank line). */
+  start: number;
+  end: number;
+}
+
+export interface CsvScan {
+  tornTail: boolean;
+  /** Bytes up to the end of the header line (0 until it has been read). */
+  headerEnd: number;
+  /** Bytes up to the end of the last complete line. */
+  wholeBytes: number;
+}
+
+/**
+ * Streams a results CSV's data rows after checking its header; blank lines are skipped.
+ * Anything after the last complete line (even an unterminated quote) is a torn record: it is
+ * not yielded, and `scan.tornTail` says so once the file has been read.
+ */
+export async function* csvResultRows(file: string, scan: CsvScan): AsyncGenerator<CsvRowSpan> {
   const parser = new CsvParser();
   let seenHeader = false;
-  let group: StoredResult | null = null;
   let bytesBefore = 0; // bytes of the chunks already parsed
-  let recordEnd = 0; // byte offset after the last complete record
-
+  let prevEnd = 0;
   for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
     let consumed = 0;
     let consumedBytes = 0;
     for (const rec of parser.push(chunk)) {
       consumedBytes += Buffer.byteLength(chunk.slice(consumed, rec.end));
       consumed = rec.end;
-      const end = bytesBefore + consumedBytes;
-      if (rec.fields.length === 1 && rec.fields[0] === '') {
-        recordEnd = end;
-        continue;
-      }
+      const start = prevEnd;
+      const end = (prevEnd = scan.wholeBytes = bytesBefore + consumedBytes);
+      if (rec.fields.length === 1 && rec.fields[0] === '') continue;
       const where = `${file} line ${rec.line}`;
       if (!seenHeader) {
         if (rec.fields.join(',') !== CSV_COLUMNS.join(',')) {
           throw new Error(`${where}: not a results CSV (header must be ${CSV_COLUMNS.join(',')})`);
         }
         seenHeader = true;
-        tail.validBytes = recordEnd = end;
+        scan.headerEnd = end;
         continue;
       }
-      let row;
+      let row: CsvResultRow;
       try {
         row = parseCsvResultRow(rec.fields);
       } catch (err) {
         throw new Error(`${where}: ${(err as Error).message}`);
       }
-      // Only detection rows continue an image: an error row or a no-detection row is a whole
-      // record, so a failure followed by its retry (--resume --retry-failed) reads as two records.
-      if (group && group.path === row.path && row.detection && group.detections.length > 0) {
-        if (row.detection) group.detections.push(row.detection);
-      } else {
-        if (group) {
-          tail.validBytes = recordEnd;
-          yield group;
-        }
-        group = {
-          path: row.path,
-          width: row.width,
-          height: row.height,
-          detections: row.detection ? [row.detection] : [],
-          error: row.error,
-        };
-      }
-      recordEnd = end;
+      yield { row, start, end };
     }
     bytesBefore += Buffer.byteLength(chunk);
   }
+  scan.tornTail = parser.hasPartialRecord;
+}
 
-  // Anything after the last line ending (even an unterminated quote) is a torn record.
-  tail.tornTail = parser.hasPartialRecord;
-  if (group && !tail.tornTail) {
-    tail.validBytes = recordEnd;
-    yield group;
-  } else if (!group && !tail.tornTail) {
-    tail.validBytes = recordEnd;
+/**
+ * Whether `row` belongs to the image record that `first` began. Only detection rows continue an
+ * image: an error row or a no-detection row is a whole record, so a failure followed by its
+ * retry (--resume --retry-failed) reads as two records. Resume and merge both group by this.
+ */
+export function continuesCsvRecord(first: CsvResultRow, row: CsvResultRow): boolean {
+  return (
+    row.path === first.path &&
+    first.detection !== null &&
+    first.error === null &&
+    row.detection !== null &&
+    row.error === null &&
+    row.width === first.width &&
+    row.height === first.height
+  );
+}
+
+async function* iterCsv(file: string, tail: Tail): AsyncGenerator<StoredResult> {
+  const scan: CsvScan = { tornTail: false, headerEnd: 0, wholeBytes: 0 };
+  let group: StoredResult | null = null;
+  let first: CsvResultRow | null = null;
+  let yielded = false;
+  for await (const { row, start } of csvResultRows(file, scan)) {
+    if (group && first && continuesCsvRecord(first, row)) {
+      group.detections.push(row.detection!);
+      continue;
+    }
+    if (group) {
+      // Everything before this row is whole records.
+      tail.validBytes = start;
+      yielded = true;
+      yield group;
+    }
+    group = { path: row.path, width: row.width, height: row.height, detections: row.detection ? [row.detection] : [], error: row.error };
+    first = row;
+  }
+  tail.tornTail = scan.tornTail;
+  if (!tail.tornTail) {
+    tail.validBytes = scan.wholeBytes;
+    if (group) yield group;
+  } else if (!yielded) {
+    // The only image after the header may have lost rows: keep the header alone.
+    tail.validBytes = scan.headerEnd;
   }
 }
