@@ -50,6 +50,16 @@ export class CsvParser {
         this.state = State.Unquoted;
       }
       this.dirty = true;
+      if (this.state === State.QuoteInQuoted) {
+        if (c === '"') {
+          this.field += '"';
+          this.state = State.Quoted;
+          continue;
+        }
+        // The quote closed the field's quoted part; anything else goes on as unquoted text
+        // (`"ab"c` keeps the `c`, as Python's csv module does).
+        this.state = State.Unquoted;
+      }
       switch (this.state) {
         case State.FieldStart:
         case State.Unquoted:
@@ -75,26 +85,6 @@ export class CsvParser {
           else {
             if (c === '\n') this.line++;
             this.field += c;
-          }
-          break;
-        case State.QuoteInQuoted:
-          if (c === '"') {
-            this.field += '"';
-            this.state = State.Quoted;
-          } else if (c === ',') {
-            this.fields.push(this.field);
-            this.field = '';
-            this.state = State.FieldStart;
-          } else if (c === '\n') {
-            this.line++;
-            out.push(this.finishRecord(i + 1));
-          } else if (c === '\r') {
-            this.pendingCr = true;
-            this.state = State.Unquoted;
-          } else {
-            // `"ab"c` — keep the trailing text, as Python's csv module does.
-            this.field += c;
-            this.state = State.Unquoted;
           }
           break;
       }
