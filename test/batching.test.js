@@ -11,21 +11,10 @@ import sharp from 'sharp';
 import { InferencePool } from '../dist/inference/pool.js';
 import { planParallelism } from '../dist/inference/plan.js';
 import { runPipeline } from '../dist/pipeline.js';
-import { ultralyticsMetadata, writeModel } from './helpers/onnx-builder.js';
+import { colourShiftCx, colourShiftDetector, ultralyticsMetadata, writeModel } from './helpers/onnx-builder.js';
 
-// A 64×64 model with one detection, anchor 0 of a [7, 8] output (3 classes): class 1, score 0.9,
-// cy 32, w = h = 8, and cx = 10 + 40 × mean(input), so each image's box says which image it saw.
-const NC = 3;
-const N = 8;
-const ROWS = 4 + NC;
-const values = new Float32Array(ROWS * N);
-values[0 * N] = 10;
-values[1 * N] = 32;
-values[2 * N] = 8;
-values[3 * N] = 8;
-values[(4 + 1) * N] = 0.9;
-const shift = new Float32Array(ROWS * N);
-shift[0] = 40;
+// The colour-shift detector: each image's box says which image it saw (see onnx-builder.js).
+const detector = colourShiftDetector();
 const NAMES = ['a', 'b', 'c'];
 const POST = { conf: 0.25, iou: 0.7, maxDet: 300, classes: null, agnostic: false };
 
@@ -51,9 +40,9 @@ before(async () => {
   }
   const metadata = ultralyticsMetadata({ names: NAMES, imgsz: [64, 64] });
   dynamicModel = path.join(tmp, 'dynamic.onnx');
-  writeModel(dynamicModel, { outputDims: [ROWS, N], values, shift, batch: 'batch', height: 64, width: 64, metadata });
+  writeModel(dynamicModel, { ...detector, batch: 'batch', metadata });
   fixedModel = path.join(tmp, 'fixed.onnx');
-  writeModel(fixedModel, { outputDims: [ROWS, N], values, shift, batch: 1, height: 64, width: 64, metadata });
+  writeModel(fixedModel, { ...detector, batch: 1, metadata });
 });
 
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -92,7 +81,7 @@ function checkResults(written, count) {
     const d = r.detections[0];
     assert.deepEqual([d.name, d.class, d.confidence], ['b', 1, 0.9]);
     const scale = size / 64;
-    const cx = 10 + (40 * (red + green + blue)) / 765;
+    const cx = colourShiftCx([red, green, blue]);
     // Tolerance: ReduceMean's float32 sum and 2-decimal rounding; any two images differ by > 1 px.
     for (const [k, want] of [['x1', (cx - 4) * scale], ['x2', (cx + 4) * scale], ['y1', 28 * scale], ['y2', 36 * scale]]) {
       assert.ok(Math.abs(d.box[k] - want) < 0.03, `image ${r.index}: ${k} = ${d.box[k]}, want ${want.toFixed(3)}`);

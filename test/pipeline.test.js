@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 
-import { writeModel, ultralyticsMetadata } from './helpers/onnx-builder.js';
+import { colourShiftCx, colourShiftDetector, writeModel, ultralyticsMetadata } from './helpers/onnx-builder.js';
 import { errorLines, parseJsonl, runCli } from './helpers/cli.js';
 
 let tmp;
@@ -226,19 +226,7 @@ describe('batching keeps every result with its own image, in input order', () =>
     [200, 10, 90], [20, 20, 20], [140, 250, 0], [60, 0, 180], [180, 180, 180],
     [100, 30, 220], [0, 0, 0], [240, 240, 100], [40, 160, 40], [120, 60, 255],
   ];
-  const cxOf = ([r, g, b]) => 10 + (40 * (r + g + b)) / 765;
-  const nc = 3;
-  const n = 8;
-  const rows = 4 + nc;
-  // Only anchor 0 (column 0 of the [7, 8] output): cx 10 (+ shift), cy 32, w 8, h 8, class 1.
-  const values = new Float32Array(rows * n);
-  values[0 * n] = 10;
-  values[1 * n] = 32;
-  values[2 * n] = 8;
-  values[3 * n] = 8;
-  values[(4 + 1) * n] = 0.9; // class 1
-  const shift = new Float32Array(rows * n);
-  shift[0] = 40; // cx of anchor 0
+  const detector = colourShiftDetector();
   const names = ['red', 'green', 'blue'];
 
   let inputs;
@@ -259,7 +247,7 @@ describe('batching keeps every result with its own image, in input order', () =>
       assert.equal(r.detections.length, 1, r.path);
       const d = r.detections[0];
       assert.deepEqual([d.name, d.class, d.confidence], ['green', 1, 0.9]);
-      const cx = cxOf(COLOURS[i]);
+      const cx = colourShiftCx(COLOURS[i]);
       // Tolerance: ReduceMean's float32 sum, and 2-decimal rounding; neighbours differ by > 1 px.
       for (const [k, want] of [['x1', cx - 4], ['x2', cx + 4], ['y1', 28], ['y2', 36]]) {
         assert.ok(Math.abs(d.box[k] - want) < 0.02, `image ${i} ${COLOURS[i]}: ${k} ${d.box[k]}, want ${want.toFixed(3)}`);
@@ -269,7 +257,7 @@ describe('batching keeps every result with its own image, in input order', () =>
 
   test('dynamic batch, --batch 4 over 10 images (4 + 4 + 2)', async () => {
     const m = tmpPath('shift-dynamic.onnx');
-    writeModel(m, { outputDims: [rows, n], values, shift, batch: 'batch', height: 64, width: 64, metadata: ultralyticsMetadata({ names, imgsz: [64, 64] }) });
+    writeModel(m, { ...detector, batch: 'batch', metadata: ultralyticsMetadata({ names, imgsz: [64, 64] }) });
     const { run, records } = await detect(m, inputs, ['--batch', '4']);
     assert.match(run.stderr, /batch 4\)/);
     assert.doesNotMatch(run.stderr, /ignored/);
@@ -278,7 +266,7 @@ describe('batching keeps every result with its own image, in input order', () =>
 
   test('fixed batch 1: --batch 4 is ignored with a note, results unchanged', async () => {
     const m = tmpPath('shift-fixed.onnx');
-    writeModel(m, { outputDims: [rows, n], values, shift, batch: 1, height: 64, width: 64, metadata: ultralyticsMetadata({ names, imgsz: [64, 64] }) });
+    writeModel(m, { ...detector, batch: 1, metadata: ultralyticsMetadata({ names, imgsz: [64, 64] }) });
     const { run, records } = await detect(m, inputs, ['--batch', '4']);
     const notes = errorLines(run.stderr).filter((l) => l.startsWith('note:'));
     assert.deepEqual(notes, [`note: ${m} has a fixed batch of 1; --batch 4 ignored`]);

@@ -122,6 +122,30 @@ export function writeModel(path, opts) {
   return bytes;
 }
 
+/**
+ * writeModel options for a 64×64, 3-class model whose one detection tells which image it saw:
+ * anchor 0 of a [7, 8] output is class 1 at score 0.9, cy 32, w = h = 8, and
+ * cx = 10 + 40 × mean(input). A solid square image of colour (r, g, b) therefore gives
+ * cx = colourShiftCx([r, g, b]) in network pixels; batching tests use it to prove that no result
+ * is swapped or reordered.
+ */
+export function colourShiftDetector() {
+  const rows = 7;
+  const n = 8;
+  const values = new Float32Array(rows * n);
+  values[0 * n] = 10;
+  values[1 * n] = 32;
+  values[2 * n] = 8;
+  values[3 * n] = 8;
+  values[(4 + 1) * n] = 0.9; // class 1
+  const shift = new Float32Array(rows * n);
+  shift[0] = 40; // cx of anchor 0
+  return { outputDims: [rows, n], values, shift, height: 64, width: 64 };
+}
+
+/** The network-pixel cx colourShiftDetector reports for a solid image of colour [r, g, b]. */
+export const colourShiftCx = ([r, g, b]) => 10 + (40 * (r + g + b)) / 765;
+
 /** Ultralytics-style metadata for a COCO-80 detect model, as Python-literal strings. */
 export function ultralyticsMetadata({ imgsz = [640, 640], names = null, end2end = false, extra = {} } = {}) {
   const classNames = names ?? Array.from({ length: 80 }, (_, i) => `class${i}`);
