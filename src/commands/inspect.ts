@@ -14,7 +14,7 @@ import { ModelError } from '../model/errors.js';
 import { formatShape, isEnd2end } from '../model/layout.js';
 import { readOnnxFile } from '../model/onnx-file.js';
 import { parsePyLiteral } from '../model/py-literal.js';
-import { resolveModel, type ResolvedModel } from '../model/resolve.js';
+import { resolveModelHeader, type ResolvedModel } from '../model/resolve.js';
 import { settleLayout } from '../model/settle-layout.js';
 import type { Dim, OutputLayout } from '../types.js';
 
@@ -98,7 +98,7 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
 
   let model: ResolvedModel;
   try {
-    model = await resolveModel(path, { namesFile: opts.namesFile, imgsz: opts.imgsz });
+    model = await resolveModelHeader(path, header, { namesFile: opts.namesFile, imgsz: opts.imgsz });
   } catch (err) {
     if (!(err instanceof ModelError)) throw err;
     report.error = err.message;

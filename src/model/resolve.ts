@@ -5,7 +5,7 @@ import type { Dim, ModelInfo, TensorElementType } from '../types.js';
 import { ModelError } from './errors.js';
 import { detectLayout, formatShape, isEnd2end } from './layout.js';
 import { COCO80, namesFromMetadata, parseNamesFile } from './names.js';
-import { readOnnxFile, type ValueInfo } from './onnx-file.js';
+import { readOnnxFile, type OnnxHeader, type ValueInfo } from './onnx-file.js';
 import { parsePyLiteral } from './py-literal.js';
 
 export { ModelError } from './errors.js';
@@ -32,7 +32,11 @@ const DEFAULT_IMGSZ = 640;
 const DEFAULT_STRIDE = 32;
 
 export async function resolveModel(path: string, opts: ResolveOptions = {}): Promise<ResolvedModel> {
-  const header = await readOnnxFile(path);
+  return resolveModelHeader(path, await readOnnxFile(path), opts);
+}
+
+/** resolveModel for a header already read (inspect shows the header itself as well). */
+export async function resolveModelHeader(path: string, header: OnnxHeader, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const metadata = header.metadata;
   const input = header.inputs[0];
   const output = header.outputs[0];
