@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedDir = path.resolve(repoRoot, '..', 'shared');
 export const modelsDir = path.join(sharedDir, 'models');
+/** The shared models for tasks other than detection (segment, pose): tested by their own suites. */
+export const NON_DETECT_MODEL = /-(seg|pose|obb|cls)_/;
 export const samplesDir = path.join(sharedDir, 'images', 'samples');
 export const coco128Dir = path.join(sharedDir, 'images', 'coco128');
 export const BIN = path.join(repoRoot, 'bin', 'yolo-serve');
