@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { RunConfig } from './config.js';
-import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from './config.js';
+import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseMaskFormat, parseNumber, parseShard } from './config.js';
 import { inspectCommand } from './commands/inspect.js';
 import { registerMergeCommand } from './commands/merge.js';
 import { InferenceError } from './inference/pool.js';
@@ -33,6 +33,8 @@ interface BatchFlags {
   maxDet: string;
   classes?: string;
   agnosticNms?: boolean;
+  retinaMasks?: boolean;
+  maskFormat?: string;
   out?: string;
   format?: string;
   recursive: boolean;
@@ -77,6 +79,8 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
       maxDet: parseNumber('--max-det', f.maxDet, { min: 1, integer: true }),
       classes: f.classes ? parseClasses(f.classes) : null,
       agnostic: Boolean(f.agnosticNms),
+      retinaMasks: Boolean(f.retinaMasks),
+      maskFormat: parseMaskFormat(f.maskFormat ?? DEFAULTS.maskFormat),
     },
     maxPixels: parseNumber('--max-pixels', f.maxPixels, { min: 1, integer: true }),
     out: f.out,
@@ -117,6 +121,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--max-det <n>', 'maximum detections per image', String(DEFAULTS.maxDet))
     .option('--classes <ids>', 'keep only these class ids, e.g. 0,2')
     .option('--agnostic-nms', 'class-agnostic NMS')
+    .option('--retina-masks', 'segment: masks at the original image resolution (Ultralytics retina_masks)')
+    .option('--mask-format <format>', 'segment: polygon (largest contour, "segments") | rle (COCO RLE, "rle")', DEFAULTS.maskFormat)
     .option('--batch <n|auto>', 'images per inference call (dynamic-batch models)', DEFAULTS.batch)
     .option('--workers <n|auto>', 'inference sessions running in parallel', DEFAULTS.workers)
     .option('--threads <n|auto>', 'intra-op threads per session', DEFAULTS.threads)

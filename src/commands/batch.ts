@@ -15,7 +15,8 @@ import { expandInputs } from '../inputs/expand.js';
 import { describeShard, selectShard } from '../inputs/shard.js';
 import { shardRoot } from '../inputs/shard-root.js';
 import { resolveModel } from '../model/resolve.js';
-import { settleLayout } from '../model/settle-layout.js';
+import { settleTask } from '../model/settle-layout.js';
+import { taskNamed } from '../tasks/registry.js';
 import { RunReport } from '../metrics/report.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
@@ -78,7 +79,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const firstDevice = plan.candidates[0] ?? 'cpu';
   const modelBytes = (await stat(model.path)).size;
   const planFor = (device: DeviceKind) => planParallelism({ device, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch, modelBytes });
-  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz });
+  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputNames: model.taskLayout.outputs.map((o) => o.name), outputType: model.outputType, imgsz: model.imgsz });
   let par = planFor(firstDevice);
   let pool = await InferencePool.start(init(par.threads), plan.candidates, par.workers);
   // A GPU plan (one session, one thread) is a poor CPU plan: when auto fell back to another
@@ -99,10 +100,11 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason.replace(/ \(.*\)$/, '')}`).join('; ');
       say(`device: cpu (${why})`);
     }
-    const layout = settleLayout(model, pool.probeDims);
-    pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
+    const spec = settleTask(model, pool.probeDims);
+    const layout = spec.layout;
+    pool.configure({ type: 'configure', spec, names: model.names, post: cfg.post });
 
-    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume }));
+    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume, taskColumns: taskNamed(model.task)!.csvColumns }));
     report.startProgress(resume.jobs.length);
     const outcome = await guard.drive(sink, resume.jobs.length, (signal) =>
       runPipeline(resume.jobs, pool, sink, {
