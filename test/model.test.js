@@ -684,7 +684,7 @@ describe('resolveModel on synthetic models', () => {
   test('unsupported models', async () => {
     const seg = path.join(tmp, 'seg.onnx');
     writeModel(seg, v8Opts(2, 8, { metadata: { task: 'segment' } }));
-    await assert.rejects(resolveModel(seg, {}), (e) => e.message.startsWith(`${seg}: its metadata says task 'segment', which yolo-serve does not run`));
+    await assert.rejects(resolveModel(seg, {}), (e) => e.message === `${seg}: a segmentation model needs a second output (the mask prototypes [B, nm, mh, mw]); this one has one output`);
     const other = path.join(tmp, 'caption.onnx');
     writeModel(other, v8Opts(2, 8, { metadata: { task: 'caption' } }));
     await assert.rejects(resolveModel(other, {}), (e) => e.message.startsWith(`${other}: its metadata says task 'caption', which yolo-serve does not run (supported: detect`));

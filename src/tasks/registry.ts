@@ -3,12 +3,14 @@
 import { ModelError } from '../model/errors.js';
 import type { TaskName } from '../types.js';
 import { detect } from './detect.js';
+import { pose } from './pose.js';
+import { segment } from './segment.js';
 import type { TaskContext, TaskDefinition } from './types.js';
 
-export const TASKS: Readonly<Partial<Record<TaskName, TaskDefinition>>> = { detect };
+export const TASKS: Readonly<Partial<Record<TaskName, TaskDefinition>>> = { detect, segment, pose };
 
 /** Tasks asked in this order when the metadata has no `task`; detect, the fallback, last. */
-const RECOGNITION_ORDER: readonly TaskDefinition[] = [detect];
+const RECOGNITION_ORDER: readonly TaskDefinition[] = [pose, segment, detect];
 
 export function taskNamed(name: string): TaskDefinition | undefined {
   return Object.prototype.hasOwnProperty.call(TASKS, name) ? TASKS[name as TaskName] : undefined;
