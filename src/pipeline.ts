@@ -12,7 +12,7 @@ import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
 import { decodeImage } from './preprocess/decode.js';
 import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
-import type { ImageError, ImageJob, ImageResult, LetterboxGeometry } from './types.js';
+import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
 
 export interface PipelineOptions {
   /** Network input [h, w]. */
@@ -26,6 +26,12 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   /** Called after each result is written (progress, error budget). */
   onResult?: (r: ImageResult) => void;
+  /**
+   * Called with each successfully inferred image and its decoded pixels (annotated images, crops);
+   * the image keeps its slot, and its result is written, once the returned promise settles. It
+   * must not reject: a hook's own failures are its to report.
+   */
+  onImage?: (r: ImageResult, image: RgbImage) => Promise<void>;
 }
 
 export interface PipelineOutcome {
@@ -50,6 +56,8 @@ interface Prepared {
   geometry: LetterboxGeometry;
   startedAt: number;
   readyAt: number;
+  /** The decoded pixels, kept only for an onImage hook. */
+  image: RgbImage | null;
 }
 
 /** Images letterboxed side by side into one buffer, in the order they finished decoding. */
@@ -179,7 +187,11 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
           const result: ImageResult = res.error
             ? errorResult(p.job, { code: 'INFERENCE_FAILED', message: `inference failed for batch containing ${p.job.path}: ${res.error}`, }, p.width, p.height)
             : { index: p.job.index, path: p.job.path, width: p.width, height: p.height, detections: res.detections![i]!, error: null };
-          complete(p.seq, result, p.startedAt);
+          if (opts.onImage && p.image && !result.error) {
+            const { seq, startedAt } = p;
+            void opts.onImage(result, p.image).finally(() => complete(seq, result, startedAt));
+          } else complete(p.seq, result, p.startedAt);
+          p.image = null;
         }
         pump();
       },
@@ -224,7 +236,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
       letterboxInto(image, geometry, new Float32Array(into.buffer), offset);
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
-      into.items.push({ seq, job, width: image.width, height: image.height, geometry, startedAt, readyAt });
+      into.items.push({ seq, job, width: image.width, height: image.height, geometry, startedAt, readyAt, image: opts.onImage ? image : null });
       if (into.items.length === batch) {
         full.push(into);
         forming = null;
