@@ -30,7 +30,31 @@ export class ImageSaver {
   /** Next suffix number to try per crop folder + stem, so repeats do not retry every name. */
   private readonly nextCrop = new Map<string, number>();
 
-  constructor(private readonly opts: SaverOptions) {}
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly opts: SaverOptions,
+    /** Images drawn at once; beyond that, `enqueue` waits (back-pressure on the pipeline). */
+    private readonly maxPending = 4,
+  ) {}
+
+  /**
+   * For the pipeline's onWritten hook, which is awaited before the next result is written: starts
+   * saving and returns at once while fewer than `maxPending` images are being drawn, so drawing
+   * overlaps inference and several images are encoded in parallel; otherwise waits for one to end.
+   * Failed images (no pixels, or an error record) get no file.
+   */
+  async enqueue(result: ImageResult, image: RgbImage | null): Promise<void> {
+    if (!image || result.error) return;
+    const p: Promise<void> = this.save(result, image).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    while (this.pending.size >= this.maxPending) await Promise.race(this.pending);
+  }
+
+  /** Waits for every image handed to `enqueue`. */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
 
   async save(result: ImageResult, image: RgbImage): Promise<void> {
     const dets = result.detections as DrawableDetection[];

@@ -116,10 +116,13 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         maxPixels: cfg.maxPixels,
         metrics: report.metrics,
         onResult: (r) => report.onResult(r),
-        onImage: saver ? (r, image) => saver.save(r, image) : undefined,
+        onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
+        keepImages: saver !== null,
         signal,
       }),
     );
+    // Images still being drawn belong to this run: its wall time and the report include them.
+    await saver?.flush();
     // The bar must be gone before the guard explains why the run stopped.
     report.stopProgress();
     if (cfg.verbose) {
