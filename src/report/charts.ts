@@ -32,7 +32,7 @@ export function horizontalBars(bars: readonly Bar[], opts: { width?: number; lab
     return (
       `<g><title>${escapeXml(b.title ?? `${b.label}: ${fmt(b.value)}`)}</title>` +
       `<text x="${labelW - 6}" y="${y + row * 0.7}" text-anchor="end">${escapeXml(label)}</text>` +
-      `<rect x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${row - 5}" fill="${b.color ?? '#4c78a8'}"/>` +
+      `<rect x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${row - 5}" fill="${b.color ?? '#4c78a8'}" stroke="#0003"/>` +
       `<text x="${(labelW + w + 4).toFixed(1)}" y="${y + row * 0.7}">${fmt(b.value)}</text></g>`
     );
   });
@@ -61,7 +61,7 @@ export function columns(values: readonly number[], opts: { width?: number; heigh
     const h = (v / max) * plotH;
     const x = left + i * bw;
     parts.push(
-      `<rect x="${(x + 0.5).toFixed(1)}" y="${(6 + plotH - h).toFixed(1)}" width="${Math.max(0.5, bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${opts.color ?? '#4c78a8'}"><title>${escapeXml(opts.binTitle(i))}</title></rect>`,
+      `<rect x="${(x + 0.5).toFixed(1)}" y="${(6 + plotH - h).toFixed(1)}" width="${Math.max(0.5, bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${opts.color ?? '#4c78a8'}" stroke="#0003"><title>${escapeXml(opts.binTitle(i))}</title></rect>`,
     );
     const t = opts.tick(i);
     if (t !== null) parts.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${6 + plotH + 12}" text-anchor="middle">${escapeXml(t)}</text>`);
