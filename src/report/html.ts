@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { classColor, rgbCss } from '../draw/palette.js';
 import { escapeXml as esc } from '../draw/overlay.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
-import { STAGES, type Stage } from '../metrics/stages.js';
-import type { RunSummary } from '../metrics/summary.js';
+import { STAGES } from '../metrics/stages.js';
+import { STAGE_LABELS, type RunSummary } from '../metrics/summary.js';
 import { columns, horizontalBars, latencyRanges } from './charts.js';
 import { CONFIDENCE_BINS, type GalleryItem, type ReportData } from './collect.js';
 import type { Thumb } from './thumbs.js';
@@ -25,16 +25,6 @@ export interface ReportView {
   seed: number;
   toolVersion: string;
 }
-
-const STAGE_LABELS: Record<Stage, string> = {
-  read_decode: 'read+decode',
-  preprocess: 'preprocess',
-  queue_wait: 'queue wait',
-  inference_batch: 'inference/batch',
-  inference_image: 'inference/image',
-  postprocess: 'postprocess',
-  end_to_end: 'end to end',
-};
 
 /** Classes drawn as confidence histograms (all are in the table). */
 const HISTOGRAM_CLASSES = 24;
