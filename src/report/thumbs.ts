@@ -20,7 +20,7 @@ export type Thumb = { ok: true; dataUri: string; width: number; height: number }
 
 async function renderThumb(item: GalleryItem, opts: ThumbOptions): Promise<Thumb> {
   try {
-    const { data, info } = await sharp(item.path, { failOn: 'none', pages: 1, limitInputPixels: false })
+    const { data, info } = await sharp(item.path, { failOn: 'none', pages: 1 })
       .autoOrient()
       .resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')
