@@ -7,7 +7,7 @@ import sharp from 'sharp';
 
 import { CLASS_PALETTE, COCO_SKELETON, LABEL_TEXT_ON_LIGHT, classColor, labelTextColor } from '../dist/draw/palette.js';
 import { cropRect, fitMaxSide, labelStyle, lineWidth, placeLabel, pyRound, scaleDetection, textWidth } from '../dist/draw/geometry.js';
-import { escapeXml, overlaySvg, paintStroke, planOverlay } from '../dist/draw/overlay.js';
+import { escapeXml, labelWidth, overlaySvg, paintStroke, planOverlay } from '../dist/draw/overlay.js';
 import { annotateImage, cropImage } from '../dist/draw/render.js';
 
 const det = (over = {}) => ({ name: 'person', class: 0, confidence: 0.87, box: { x1: 100, y1: 120, x2: 300, y2: 400 }, ...over });
@@ -64,7 +64,7 @@ test('label text width grows with the text and the font, and the SVG pins the te
   assert.ok(textWidth('person 0.87', 20) > textWidth('cat 0.87', 20));
   assert.ok(textWidth('person 0.87', 30) > textWidth('person 0.87', 20));
   const svg = overlaySvg([det()], { width: 640, height: 480, scale: 1 });
-  const w = textWidth('person 0.87', labelStyle(2).fontPx);
+  const w = labelWidth('person 0.87', labelStyle(2).fontPx);
   assert.match(svg, new RegExp(`textLength="${w}"`));
   assert.match(svg, />person 0\.87</);
 });
@@ -177,4 +177,41 @@ test('annotateImage: real pixels — outline in the class colour, label, translu
   const cm = await sharp(crop).metadata();
   const r = cropRect(box, W, H);
   assert.deepEqual([cm.width, cm.height], [r.width, r.height]);
+});
+
+test('label tiles: the same label as the SVG path, painted from a bounded cache of name and character tiles', async () => {
+  const { LabelTiles } = await import('../dist/draw/label-tiles.js');
+  const { labelTileTexts, labelWidth } = await import('../dist/draw/overlay.js');
+  assert.deepEqual(labelTileTexts('dining table 0.65'), ['dining table', ' ', '0', '.', '6', '5']);
+  const W = 320;
+  const H = 240;
+  const image = { data: new Uint8Array(W * H * 3).fill(128), width: W, height: H };
+  const dets = [det({ box: { x1: 40, y1: 60, x2: 200, y2: 200 } }), det({ name: 'bus', class: 5, confidence: 0.5, box: { x1: 250, y1: 5, x2: 320, y2: 100 } })];
+  const tiles = new LabelTiles();
+  const decode = async (buf) => (await sharp(buf).raw().toBuffer({ resolveWithObject: true })).data;
+  const a = await decode(await annotateImage(image, dets, { maxSide: null, quality: 95, format: 'png', tiles }));
+  const b = await decode(await annotateImage(image, dets, { maxSide: null, quality: 95, format: 'png' }));
+  // Same box geometry: the label boxes cover the same pixels (text rendering may differ slightly).
+  const style = labelStyle(2);
+  const w = labelWidth('person 0.87', style.fontPx);
+  const labelArea = (px) => {
+    let coloured = 0;
+    for (let y = 60 - style.boxHeight; y < 60; y++) for (let x = 40; x < 40 + w; x++) {
+      const o = (y * W + x) * 3;
+      if (px[o] !== 128 || px[o + 1] !== 128 || px[o + 2] !== 128) coloured++;
+    }
+    return coloured;
+  };
+  assert.equal(labelArea(a), w * style.boxHeight, 'tile label fills its box');
+  assert.equal(labelArea(b), w * style.boxHeight, 'SVG label fills the same box');
+  // Pixels outside the labels are identical.
+  let differ = 0;
+  for (let y = 100; y < H; y++) for (let x = 0; x < W * 3; x++) if (a[y * W * 3 + x] !== b[y * W * 3 + x]) differ++;
+  assert.equal(differ, 0);
+  // The bus label is pushed inside the image at the right edge.
+  const busW = labelWidth('bus 0.50', style.fontPx);
+  const at = (x, y) => [...a.subarray((y * W + x) * 3, (y * W + x) * 3 + 3)];
+  assert.deepEqual(at(W - 1, 6), [0xff, 0x6f, 0xdd], 'the bus label reaches the right edge in its class colour');
+  assert.deepEqual(at(W - busW, 6), [0xff, 0x6f, 0xdd], 'and starts busW pixels left of it');
+  assert.deepEqual(at(W - busW - 1, 6), [128, 128, 128]);
 });

@@ -5,6 +5,7 @@
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DrawableDetection } from '../draw/geometry.js';
+import { LabelTiles } from '../draw/label-tiles.js';
 import { annotateImage, cropImage } from '../draw/render.js';
 import type { ImageResult, RgbImage } from '../types.js';
 import { annotatedPath, classDirName, cropName, imageStem } from './paths.js';
@@ -31,6 +32,7 @@ export class ImageSaver {
   private readonly nextCrop = new Map<string, number>();
 
   private readonly pending = new Set<Promise<void>>();
+  private readonly tiles = new LabelTiles();
 
   constructor(
     private readonly opts: SaverOptions,
@@ -102,7 +104,7 @@ export class ImageSaver {
 
   private async saveAnnotated(imagePath: string, image: RgbImage, dets: DrawableDetection[]): Promise<void> {
     const { file, format } = annotatedPath(this.opts.annotateDir!, this.opts.root, imagePath);
-    const bytes = await annotateImage(image, dets, { maxSide: this.opts.maxSide, quality: this.opts.quality, format });
+    const bytes = await annotateImage(image, dets, { maxSide: this.opts.maxSide, quality: this.opts.quality, format, tiles: this.tiles });
     await this.ensureDir(path.dirname(file));
     // Written beside and renamed over: an interrupted run never leaves half an image.
     const tmp = `${file}.${process.pid}.tmp`;

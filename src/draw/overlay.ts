@@ -39,8 +39,11 @@ export interface OverlayOptions {
   scale: number;
   /** Line width; default Annotator's for the drawn size. */
   lineWidth?: number;
-  /** Draw the `name 0.87` labels (thumbnails leave them out when tiny). */
-  labels?: boolean;
+  /**
+   * How the `name 0.87` labels are drawn: 'svg' as SVG pieces (the default), 'painted' returned
+   * in `OverlayPlan.labels` for the caller to paint from cached tiles (label-tiles.ts), or not at all.
+   */
+  labels?: 'svg' | 'painted' | false;
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -77,9 +80,22 @@ export interface SvgPiece {
   svg: string;
 }
 
+/** A label box to paint: placed inside the image, filled with `color`, text in `textColor`. */
+export interface LabelBox {
+  x: number;
+  y: number;
+  text: string;
+  color: Rgb;
+  textColor: Rgb;
+}
+
 export interface OverlayPlan {
   strokes: RectStroke[];
   pieces: SvgPiece[];
+  /** With labels: 'painted', the labels to paint (in drawing order, after the strokes). */
+  labels: LabelBox[];
+  /** The line width everything was sized for. */
+  lineWidth: number;
 }
 
 /** Everything to draw for one image's detections, in drawing order (masks, boxes, labels, keypoints). */
@@ -87,8 +103,9 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
   const { width: W, height: H, scale: s } = opts;
   const lw = opts.lineWidth ?? lineWidth(W, H);
   const style = labelStyle(lw);
-  const labels = opts.labels ?? true;
+  const labels = opts.labels ?? 'svg';
   const strokes: RectStroke[] = [];
+  const painted: LabelBox[] = [];
   const pieces: SvgPiece[] = [];
   const scaled = (list: [number, number][]): [number, number][] => list.map(([x, y]) => [x * s, y * s]);
   const add = (bounds: Bounds, body: string) => {
@@ -116,7 +133,12 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
       strokes.push({ x1, y1, x2: Math.max(b.x1, b.x2) * s, y2: Math.max(b.y1, b.y2) * s, width: lw, color });
       anchor = [x1, y1];
     }
-    if (labels) labelPieces.push(labelSvg(labelText(d), anchor, color, style, W, H));
+    if (labels === 'svg') labelPieces.push(labelSvg(labelText(d), anchor, color, style, W, H));
+    else if (labels === 'painted') {
+      const text = labelText(d);
+      const r = placeLabel(anchor[0], anchor[1], labelWidth(text, style.fontPx), style.boxHeight, W, H);
+      painted.push({ x: r.x, y: r.y, text, color, textColor: labelTextColor(color) });
+    }
   }
   // Labels go over every box, so a later box's outline never crosses an earlier label.
   for (const [bounds, body] of labelPieces) add(bounds, body);
@@ -125,7 +147,7 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
     const k = keypointsSvg(d.keypoints, s, lw, W, H);
     if (k) add(k.bounds, k.body);
   }
-  return { strokes, pieces: mergePieces(pieces, W, H) };
+  return { strokes, pieces: mergePieces(pieces, W, H), labels: painted, lineWidth: lw };
 }
 
 /**
@@ -235,8 +257,23 @@ export function paintStroke(data: Uint8Array, width: number, height: number, r: 
   }
 }
 
+/**
+ * A label's width: the sum of its tiles' widths (label-tiles.ts splits `name 0.87` into the name,
+ * a space, then one tile per character of the confidence), so a label is as wide however
+ * it is drawn.
+ */
+export function labelWidth(text: string, fontPx: number): number {
+  return labelTileTexts(text).reduce((w, t) => w + textWidth(t, fontPx), 0);
+}
+
+/** `person 0.87` → ['person', ' ', '0', '.', '8', '7']: few distinct tiles over a whole run. */
+export function labelTileTexts(text: string): string[] {
+  const sp = text.lastIndexOf(' ');
+  return sp < 0 ? [text] : [text.slice(0, sp), ' ', ...text.slice(sp + 1)];
+}
+
 function labelSvg(text: string, [ax, ay]: [number, number], color: Rgb, style: ReturnType<typeof labelStyle>, W: number, H: number): [Bounds, string] {
-  const w = textWidth(text, style.fontPx);
+  const w = labelWidth(text, style.fontPx);
   const r = placeLabel(ax, ay, w, style.boxHeight, W, H);
   // The text is set to exactly the width the box was sized for, whatever the font's real metrics.
   const baseline = r.y + r.h - 2;

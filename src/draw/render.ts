@@ -5,6 +5,7 @@
 import sharp, { type Sharp } from 'sharp';
 import type { RgbImage } from '../types.js';
 import { cropRect, fitMaxSide, type DrawableDetection } from './geometry.js';
+import type { LabelTiles } from './label-tiles.js';
 import { paintStroke, planOverlay } from './overlay.js';
 
 /** Output encodings sharp writes; annotated images keep their input's format. */
@@ -16,7 +17,14 @@ export interface AnnotateOptions {
   /** 1–100, for the lossy formats. */
   quality: number;
   format?: ImageFormat;
+  /** false: boxes without labels. */
   labels?: boolean;
+  /**
+   * Paint labels from these cached tiles instead of rendering each one with librsvg (several
+   * times cheaper). Used when nothing is drawn over the labels' layer out of order: images with
+   * masks or rotated boxes get SVG labels, so the labels stay on top as Ultralytics draws them.
+   */
+  tiles?: LabelTiles;
 }
 
 function rawInput(data: Uint8Array, width: number, height: number): Sharp {
@@ -51,10 +59,13 @@ export async function annotateImage(image: RgbImage, dets: readonly DrawableDete
     size.scale === 1
       ? Buffer.from(image.data)
       : await rawInput(image.data, image.width, image.height).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
-  const plan = planOverlay(dets, { width: size.width, height: size.height, scale: size.scale, labels: opts.labels });
+  const tiles = opts.labels !== false && opts.tiles && !dets.some((d) => d.segments || d.obb) ? opts.tiles : null;
+  const plan = planOverlay(dets, { width: size.width, height: size.height, scale: size.scale, labels: opts.labels === false ? false : tiles ? 'painted' : 'svg' });
   for (const stroke of plan.strokes) paintStroke(pixels, size.width, size.height, stroke);
+  if (tiles) await tiles.paint(pixels, size.width, size.height, plan.labels, plan.lineWidth);
   let img = rawInput(pixels, size.width, size.height);
-  if (plan.pieces.length > 0) img = img.composite(plan.pieces.map((p) => ({ input: Buffer.from(p.svg), left: p.left, top: p.top })));
+  // Compositing RGBA pieces gives the image an alpha channel; the input had none.
+  if (plan.pieces.length > 0) img = img.composite(plan.pieces.map((p) => ({ input: Buffer.from(p.svg), left: p.left, top: p.top }))).removeAlpha();
   return encode(img, opts.format ?? 'jpeg', opts.quality).toBuffer();
 }
 

@@ -4,6 +4,7 @@
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { scaleDetection } from '../draw/geometry.js';
+import { LabelTiles } from '../draw/label-tiles.js';
 import { annotateImage } from '../draw/render.js';
 import type { GalleryItem } from './collect.js';
 
@@ -18,7 +19,7 @@ export const THUMB_DEFAULTS: ThumbOptions = { maxSide: 360, quality: 70, budgetB
 
 export type Thumb = { ok: true; dataUri: string; width: number; height: number } | { ok: false; reason: string };
 
-async function renderThumb(item: GalleryItem, opts: ThumbOptions): Promise<Thumb> {
+async function renderThumb(item: GalleryItem, opts: ThumbOptions, tiles: LabelTiles): Promise<Thumb> {
   try {
     const { data, info } = await sharp(item.path, { failOn: 'none', pages: 1 })
       .autoOrient()
@@ -32,7 +33,7 @@ async function renderThumb(item: GalleryItem, opts: ThumbOptions): Promise<Thumb
     const sx = item.width ? info.width / item.width : 1;
     const sy = item.height ? info.height / item.height : 1;
     const dets = item.detections.map((d) => scaleDetection(d, sx, sy));
-    const jpeg = await annotateImage({ data, width: info.width, height: info.height }, dets, { maxSide: null, quality: opts.quality });
+    const jpeg = await annotateImage({ data, width: info.width, height: info.height }, dets, { maxSide: null, quality: opts.quality, tiles });
     return { ok: true, dataUri: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: info.width, height: info.height };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -47,7 +48,8 @@ async function renderThumb(item: GalleryItem, opts: ThumbOptions): Promise<Thumb
 export async function makeThumbnails(items: readonly GalleryItem[], opts: ThumbOptions = THUMB_DEFAULTS): Promise<Map<string, Thumb>> {
   const unique = [...new Map(items.map((i) => [i.path, i])).values()];
   const limit = pLimit(4);
-  const made = await Promise.all(unique.map((item) => limit(() => renderThumb(item, opts))));
+  const tiles = new LabelTiles();
+  const made = await Promise.all(unique.map((item) => limit(() => renderThumb(item, opts, tiles))));
   const out = new Map<string, Thumb>();
   let spent = 0;
   unique.forEach((item, i) => {
