@@ -21,6 +21,9 @@ import { RunReport } from '../metrics/report.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
 import { runPipeline } from '../pipeline.js';
+import { prepareVisualOutputs } from '../annotate/index.js';
+import { writeReport } from '../report/index.js';
+import { describeReport } from './report.js';
 import { describeResume, planResume } from '../reliability/resume.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
 import { RunGuard } from '../reliability/run-guard.js';
@@ -53,6 +56,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
+  const saver = await prepareVisualOutputs(cfg, process.cwd());
   // Resume plans over this shard's own jobs: what an earlier run of it already wrote is skipped.
   const resume = await planResume(cfg, jobs);
   const resumeNote = describeResume(cfg, resume, jobs.length);
@@ -114,9 +118,13 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         maxPixels: cfg.maxPixels,
         metrics: report.metrics,
         onResult: (r) => report.onResult(r),
+        onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
+        keepImages: saver !== null,
         signal,
       }),
     );
+    // Images still being drawn belong to this run: its wall time and the report include them.
+    await saver?.flush();
     // The bar must be gone before the guard explains why the run stopped.
     report.stopProgress();
     if (cfg.verbose) {
@@ -124,7 +132,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       say(`inference: ${outcome.batches} runs; images per run: ${sizes || 'none'}`);
     }
     const result = guard.finish(outcome, resume.skippedFailed);
-    const { exitCode } = await report.finish({
+    const finished = await report.finish({
       exitCode: result.exitCode,
       outcome,
       // Every shard sees the same non-image files; only shard 0 counts them so merged summaries add up.
@@ -136,6 +144,20 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       interrupted: result.interrupted,
       stopReason: result.stop ? describeStop(result.stop) : null,
     });
+    let { exitCode } = finished;
+    const saved = saver?.describe();
+    // Files that could not be written are worth a line even under --quiet.
+    if (saved && saver!.failures > 0) io.stderr.write(`yolo-serve: ${saved}\n`);
+    else if (saved) say(saved);
+    if (cfg.reportPath !== null) {
+      // Like the summary: a report that could not be written turns a clean exit into 1.
+      try {
+        say(describeReport(cfg.reportPath, await writeReport({ results: [cfg.out], summary: finished.summary, summarySources: [], html: cfg.reportPath })));
+      } catch (err) {
+        io.stderr.write(`yolo-serve: error: cannot write report ${cfg.reportPath}: ${(err as Error).message}\n`);
+        exitCode = Math.max(exitCode, 1);
+      }
+    }
     return { ...result, exitCode };
   } finally {
     report.stopProgress();
