@@ -6,6 +6,7 @@ import type { RunConfig } from './config.js';
 import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from './config.js';
 import { inspectCommand } from './commands/inspect.js';
 import { registerMergeCommand } from './commands/merge.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
@@ -158,6 +159,7 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
 
   program.addCommand(inspectCommand(onExit));
   registerMergeCommand(program, onExit);
+  registerEvalCommand(program, onExit);
   program.addHelpText(
     'after',
     `
