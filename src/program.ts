@@ -7,6 +7,7 @@ import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFor
 import { inspectCommand } from './commands/inspect.js';
 import { registerMergeCommand } from './commands/merge.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerDiffCommand } from './commands/diff.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
@@ -160,6 +161,7 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
   program.addCommand(inspectCommand(onExit));
   registerMergeCommand(program, onExit);
   registerEvalCommand(program, onExit);
+  registerDiffCommand(program, onExit);
   program.addHelpText(
     'after',
     `
