@@ -2,6 +2,7 @@
 // (--fail-if). The comparison modules load only when the command runs.
 import type { Command } from 'commander';
 import { UsageError, parseNumber } from '../config.js';
+import { writeReport } from './stdout.js';
 
 export const DIFF_OK = 0;
 /** --fail-if: a condition held. */
@@ -37,9 +38,9 @@ export async function runDiffCommand(oldFile: string, newFile: string, flags: Di
   const failures = checkGate(gate, diffGateValues(report));
   if (flags.json) {
     const out = { ...report, gate: { conditions: gate.map((c) => c.text), passed: failures.length === 0, failures: failures.map((f) => describeFailure(f)) } };
-    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    writeReport(io.stdout, `${JSON.stringify(out, null, 2)}\n`);
   } else {
-    io.stdout.write(formatDiffReport(report));
+    writeReport(io.stdout, formatDiffReport(report));
   }
   if (failures.length > 0) {
     io.stderr.write(`yolo-serve: diff: --fail-if: ${failures.map((f) => describeFailure(f)).join('; ')}\n`);

@@ -2,6 +2,7 @@
 // with a CI gate (--fail-under). The evaluation modules load only when the command runs.
 import type { Command } from 'commander';
 import { UsageError, parseNumber } from '../config.js';
+import { writeReport } from './stdout.js';
 
 export const EVAL_OK = 0;
 /** --fail-under: a metric is below its floor. */
@@ -43,10 +44,10 @@ export async function runEvalCommand(results: string, flags: EvalFlags, io: Eval
   const failures = checkGate(gate, gateValues(report));
   if (flags.json) {
     const out = { ...report, gate: { conditions: gate.map((c) => c.text), passed: failures.length === 0, failures: failures.map((f) => describeFailure(f)) } };
-    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    writeReport(io.stdout, `${JSON.stringify(out, null, 2)}\n`);
     for (const w of report.warnings) io.stderr.write(`yolo-serve: warning: ${w}\n`);
   } else {
-    io.stdout.write(formatEvalReport(report, { perClass: flags.perClass }));
+    writeReport(io.stdout, formatEvalReport(report, { perClass: flags.perClass }));
   }
   if (failures.length > 0) {
     io.stderr.write(`yolo-serve: eval: --fail-under: ${failures.map((f) => describeFailure(f)).join('; ')}\n`);
