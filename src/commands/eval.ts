@@ -41,7 +41,10 @@ export async function runEvalCommand(results: string, flags: EvalFlags, io: Eval
     conf: flags.conf !== undefined ? parseNumber('--conf', flags.conf, { min: 0, max: 1 }) : null,
     names,
   });
-  const failures = checkGate(gate, gateValues(report));
+  const values = gateValues(report);
+  const absent = gate.find((c) => Number.isNaN(values[c.metric]));
+  if (absent) throw new UsageError(`--fail-under: ${absent.metric} is not available for ${results} (${absent.metric.startsWith('mask') ? 'no segmentation polygons' : absent.metric.startsWith('pose') ? 'no keypoints' : 'no ground truth'} in it)`);
+  const failures = checkGate(gate, values);
   if (flags.json) {
     const out = { ...report, gate: { conditions: gate.map((c) => c.text), passed: failures.length === 0, failures: failures.map((f) => describeFailure(f)) } };
     writeReport(io.stdout, `${JSON.stringify(out, null, 2)}\n`);
@@ -76,7 +79,8 @@ Run batch with a low threshold first, as yolo val does: mAP needs the low-confid
 
 Metrics for --fail-under: mAP (mAP@[.50:.95]), mAP50, mAP75, mAP_small, mAP_medium, mAP_large,
 AR1, AR10, AR100, AR_small, AR_medium, AR_large (COCOeval), precision, recall (at --conf),
-ul_mAP50, ul_mAP50-95 (Ultralytics-style).
+ul_mAP50, ul_mAP50-95 (Ultralytics-style), mask_mAP, mask_mAP50 (segmentation results),
+pose_mAP, pose_mAP50 (pose results).
 
 Exit codes: 0 evaluated (and the gate passed), 1 a --fail-under floor was not met, 2 usage error
 or unreadable results/labels.`,

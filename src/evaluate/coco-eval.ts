@@ -1,10 +1,12 @@
-// COCO bbox evaluation, reproducing pycocotools' COCOeval (evaluate → accumulate → summarize)
-// figure for figure. Written from its definition, not translated; the points where COCOeval's
+// COCO evaluation, reproducing pycocotools' COCOeval (evaluate → accumulate → summarize) figure
+// for figure, for boxes (iouType 'bbox'), masks ('segm', IoU of RLE masks, masks.ts) and
+// keypoints ('keypoints', OKS). Written from its definition, not translated; the points where COCOeval's
 // exact behaviour is easy to get subtly wrong are marked "COCOeval:".
 //
 // Streaming: each image is matched as it arrives (addImage) and only what accumulate needs is
 // kept — per (image, category) the scores of at most maxDets[-1] detections and, per area range
 // and IoU threshold, whether each was matched or ignored. Memory is proportional to detections.
+import { rleArea, rleIou } from './masks.js';
 
 /** A ground-truth object in COCO terms: bbox is [x, y, w, h] in pixels. */
 export interface GtObject {
@@ -13,14 +15,35 @@ export interface GtObject {
   /** COCO's `area` (for instances.json the segment area, not the box area); used for size ranges. */
   area: number;
   iscrowd: boolean;
+  /** segm: the object's mask. */
+  mask?: Rle;
+  /** keypoints: x, y, v triplets (v > 0: labelled). */
+  keypoints?: number[];
 }
 
-/** A detection in COCO results terms; its area is the box area, as COCO.loadRes sets it. */
+/**
+ * A detection in COCO results terms. Its area, as COCO.loadRes sets it, is the box area (bbox),
+ * the mask area (segm) or the keypoints' extent (keypoints): see dtArea.
+ */
 export interface DtObject {
   category: number;
   bbox: [number, number, number, number];
   score: number;
+  mask?: Rle;
+  keypoints?: number[];
 }
+
+/** A run-length encoded mask, column-major as pycocotools stores it (masks.ts). */
+export interface Rle {
+  h: number;
+  w: number;
+  counts: number[];
+}
+
+export type IouType = 'bbox' | 'segm' | 'keypoints';
+
+/** numpy.spacing(1): COCOeval adds it to tp + fp before dividing (and to the area in OKS). */
+const EPS = 2.220446049250313e-16;
 
 /** numpy.linspace(start, stop, num): start + i·step, with the last value exactly `stop`. */
 export function linspace(start: number, stop: number, num: number): number[] {
@@ -28,24 +51,96 @@ export function linspace(start: number, stop: number, num: number): number[] {
   return Array.from({ length: num }, (_, i) => (i === num - 1 ? stop : i * step + start));
 }
 
-export const COCO_PARAMS = {
-  iouThrs: linspace(0.5, 0.95, 10),
-  recThrs: linspace(0, 1, 101),
-  maxDets: [1, 10, 100],
-  areaRng: [
-    [0, 1e10],
-    [0, 32 ** 2],
-    [32 ** 2, 96 ** 2],
-    [96 ** 2, 1e10],
-  ] as [number, number][],
-  areaLbl: ['all', 'small', 'medium', 'large'],
-} as const;
+export interface EvalParams {
+  iouType: IouType;
+  iouThrs: readonly number[];
+  recThrs: readonly number[];
+  maxDets: readonly number[];
+  areaRng: readonly (readonly [number, number])[];
+  areaLbl: readonly string[];
+}
 
-const T = COCO_PARAMS.iouThrs.length;
-const A = COCO_PARAMS.areaRng.length;
-const MAX_DET = COCO_PARAMS.maxDets[COCO_PARAMS.maxDets.length - 1]!;
-/** numpy.spacing(1): COCOeval adds it to tp + fp before dividing. */
-const EPS = 2.220446049250313e-16;
+/** COCOeval's Params: setDetParams (bbox, segm) and setKpParams (keypoints). */
+export function paramsFor(iouType: IouType): EvalParams {
+  const common = { iouType, iouThrs: linspace(0.5, 0.95, 10), recThrs: linspace(0, 1, 101) };
+  if (iouType === 'keypoints') {
+    return {
+      ...common,
+      maxDets: [20],
+      areaRng: [
+        [0, 1e10],
+        [32 ** 2, 96 ** 2],
+        [96 ** 2, 1e10],
+      ],
+      areaLbl: ['all', 'medium', 'large'],
+    };
+  }
+  return {
+    ...common,
+    maxDets: [1, 10, 100],
+    areaRng: [
+      [0, 1e10],
+      [0, 32 ** 2],
+      [32 ** 2, 96 ** 2],
+      [96 ** 2, 1e10],
+    ],
+    areaLbl: ['all', 'small', 'medium', 'large'],
+  };
+}
+
+export const COCO_PARAMS = paramsFor('bbox');
+
+/** COCO's keypoint OKS sigmas (17 person keypoints); other layouts use 1/n each, as Ultralytics does. */
+export const COCO_KPT_SIGMAS = [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89].map((s) => s / 10);
+
+/**
+ * Object keypoint similarity (COCOeval.computeOks) of a detection's keypoints with a ground
+ * truth's. Ground truth without labelled keypoints: the distance to a box twice the gt's size.
+ */
+export function oks(dk: readonly number[], gt: GtObject): number {
+  const g = gt.keypoints!;
+  const k = g.length / 3;
+  const sigmas = k === 17 ? COCO_KPT_SIGMAS : new Array<number>(k).fill(1 / k);
+  const labelled = g.filter((_, i) => i % 3 === 2 && g[i]! > 0).length;
+  const [bx, by, bw, bh] = gt.bbox;
+  const x0 = bx - bw;
+  const x1 = bx + bw * 2;
+  const y0 = by - bh;
+  const y1 = by + bh * 2;
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < k; i++) {
+    const xd = dk[3 * i]!;
+    const yd = dk[3 * i + 1]!;
+    let dx: number;
+    let dy: number;
+    if (labelled > 0) {
+      if (!(g[3 * i + 2]! > 0)) continue;
+      dx = xd - g[3 * i]!;
+      dy = yd - g[3 * i + 1]!;
+    } else {
+      dx = Math.max(0, x0 - xd) + Math.max(0, xd - x1);
+      dy = Math.max(0, y0 - yd) + Math.max(0, yd - y1);
+    }
+    const v = (sigmas[i]! * 2) ** 2;
+    const e = (dx ** 2 + dy ** 2) / v / (gt.area + EPS) / 2;
+    sum += Math.exp(-e);
+    n++;
+  }
+  return sum / n;
+}
+
+/** The area COCO.loadRes gives a detection: box, mask, or the keypoints' extent. */
+export function dtArea(d: DtObject, iouType: IouType): number {
+  if (iouType === 'segm') return rleArea(d.mask!);
+  if (iouType === 'keypoints') {
+    const k = d.keypoints!;
+    const xs = k.filter((_, i) => i % 3 === 0);
+    const ys = k.filter((_, i) => i % 3 === 1);
+    return (Math.max(...xs) - Math.min(...xs)) * (Math.max(...ys) - Math.min(...ys));
+  }
+  return d.bbox[2] * d.bbox[3];
+}
 
 /**
  * IoU of detection and ground-truth boxes ([x, y, w, h]) as pycocotools' maskApi bbIou computes it:
@@ -84,24 +179,35 @@ function stableArgsort(keys: readonly number[]): number[] {
  * COCOeval.evaluateImg for one image and category, at every area range with maxDet = maxDets[-1].
  * `gts` and `dts` are that image's objects of that category.
  */
-export function evaluateImageCategory(gts: readonly GtObject[], dts: readonly DtObject[], imageOrder: number): ImageCategoryEval | null {
+export function evaluateImageCategory(gts: readonly GtObject[], dts: readonly DtObject[], imageOrder: number, params: EvalParams = COCO_PARAMS): ImageCategoryEval | null {
   if (gts.length === 0 && dts.length === 0) return null;
+  const T = params.iouThrs.length;
+  const A = params.areaRng.length;
   // COCOeval: detections sorted by score with a stable sort, then cut to maxDets[-1] (computeIoU
   // and evaluateImg both do it, the same way).
-  const dtOrder = stableArgsort(dts.map((d) => -d.score)).slice(0, MAX_DET);
+  const dtOrder = stableArgsort(dts.map((d) => -d.score)).slice(0, params.maxDets[params.maxDets.length - 1]);
   const dt = dtOrder.map((i) => dts[i]!);
   const D = dt.length;
   const scores = Float64Array.from(dt, (d) => d.score);
   const matched = new Uint8Array(A * T * D);
   const ignored = new Uint8Array(A * T * D);
   const gtCount = new Int32Array(A);
-  // IoU of every detection with every ground truth, in original ground-truth order.
-  const ious = dt.map((d) => gts.map((g) => bboxIou(d.bbox, g.bbox, g.iscrowd)));
+  // IoU (or OKS) of every detection with every ground truth, in original ground-truth order.
+  const similarity =
+    params.iouType === 'segm'
+      ? (d: DtObject, g: GtObject) => rleIou(d.mask!, g.mask!, g.iscrowd)
+      : params.iouType === 'keypoints'
+        ? (d: DtObject, g: GtObject) => oks(d.keypoints!, g)
+        : (d: DtObject, g: GtObject) => bboxIou(d.bbox, g.bbox, g.iscrowd);
+  const ious = dt.map((d) => gts.map((g) => similarity(d, g)));
+  const areas = dt.map((d) => dtArea(d, params.iouType));
+  // COCOeval._prepare: `ignore` is iscrowd; for keypoints, also a ground truth with none labelled.
+  const ignoreAlways = gts.map((g) => g.iscrowd || (params.iouType === 'keypoints' && !g.keypoints!.some((v, i) => i % 3 === 2 && v > 0)));
 
   for (let a = 0; a < A; a++) {
-    const [lo, hi] = COCO_PARAMS.areaRng[a]!;
-    // COCOeval: `ignore` is iscrowd; a ground truth outside the area range is ignored too.
-    const gtIgAll: number[] = gts.map((g) => (g.iscrowd || g.area < lo || g.area > hi ? 1 : 0));
+    const [lo, hi] = params.areaRng[a]!;
+    // COCOeval: a ground truth outside the area range is ignored too.
+    const gtIgAll: number[] = gts.map((g, i) => (ignoreAlways[i] || g.area < lo || g.area > hi ? 1 : 0));
     // COCOeval: ground truths sorted so that the non-ignored come first (stable).
     const gtOrder = stableArgsort(gtIgAll);
     const gtIg = gtOrder.map((g) => gtIgAll[g]!);
@@ -115,7 +221,7 @@ export function evaluateImageCategory(gts: readonly GtObject[], dts: readonly Dt
         // COCOeval: a match needs IoU ≥ the threshold (capped just under 1); among candidates the
         // best IoU wins, a tie going to the later ground truth; once a non-ignored match is held,
         // the scan stops at the first ignored ground truth; crowds can be matched many times.
-        let best = Math.min(COCO_PARAMS.iouThrs[t]!, 1 - 1e-10);
+        let best = Math.min(params.iouThrs[t]!, 1 - 1e-10);
         let m = -1;
         for (let g = 0; g < G; g++) {
           if (gtm[g] && !crowd[g]) continue;
@@ -130,10 +236,9 @@ export function evaluateImageCategory(gts: readonly GtObject[], dts: readonly Dt
         matched[base + d] = 1;
         gtm[m] = 1;
       }
-      // COCOeval: an unmatched detection outside the area range is ignored (area = w·h, as loadRes sets it).
+      // COCOeval: an unmatched detection outside the area range is ignored (its area as loadRes sets it).
       for (let d = 0; d < D; d++) {
-        const area = dt[d]!.bbox[2] * dt[d]!.bbox[3];
-        if (!matched[base + d] && (area < lo || area > hi)) ignored[base + d] = 1;
+        if (!matched[base + d] && (areas[d]! < lo || areas[d]! > hi)) ignored[base + d] = 1;
       }
     }
   }
@@ -198,6 +303,8 @@ export class CocoEvaluator {
   private readonly dtPerCategory = new Map<number, number>();
   private images = 0;
 
+  constructor(readonly params: EvalParams = COCO_PARAMS) {}
+
   /** Declares categories (e.g. every category of an instances.json) so the table lists them. */
   declareCategories(ids: Iterable<number>): void {
     for (const id of ids) if (!this.perCategory.has(id)) this.perCategory.set(id, []);
@@ -212,6 +319,7 @@ export class CocoEvaluator {
         gts.filter((g) => g.category === c),
         dts.filter((d) => d.category === c),
         imageOrder,
+        this.params,
       );
       if (!this.perCategory.has(c)) this.perCategory.set(c, []);
       if (e) this.perCategory.get(c)!.push(e);
@@ -231,9 +339,12 @@ export class CocoEvaluator {
   /** COCOeval.accumulate. */
   accumulate(): Accumulated {
     const cats = this.categories();
-    const R = COCO_PARAMS.recThrs.length;
+    const { iouThrs, recThrs, maxDets, areaRng } = this.params;
+    const T = iouThrs.length;
+    const R = recThrs.length;
     const K = cats.length;
-    const M = COCO_PARAMS.maxDets.length;
+    const A = areaRng.length;
+    const M = maxDets.length;
     const precision = new Float64Array(T * R * K * A * M).fill(-1);
     const recall = new Float64Array(T * K * A * M).fill(-1);
     for (const [k, cat] of cats.entries()) {
@@ -243,7 +354,7 @@ export class CocoEvaluator {
       for (let a = 0; a < A; a++) {
         const npig = E.reduce((n, e) => n + e.gtCount[a]!, 0);
         if (npig === 0) continue;
-        for (const [m, maxDet] of COCO_PARAMS.maxDets.entries()) {
+        for (const [m, maxDet] of maxDets.entries()) {
           // Each image's first maxDet detections, concatenated, then a stable sort by score.
           const refs: { e: ImageCategoryEval; d: number; score: number }[] = [];
           for (const e of E) for (let d = 0; d < Math.min(maxDet, e.scores.length); d++) refs.push({ e, d, score: e.scores[d]! });
@@ -270,7 +381,7 @@ export class CocoEvaluator {
             // (searchsorted, side='left'); 0 beyond the last rank.
             let i = 0;
             for (let r = 0; r < R; r++) {
-              while (i < nd && rc[i]! < COCO_PARAMS.recThrs[r]!) i++;
+              while (i < nd && rc[i]! < recThrs[r]!) i++;
               precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i]! : 0;
             }
           }
@@ -300,13 +411,14 @@ export class CocoEvaluator {
 
   /** Per-category figures (all areas, maxDets[-1]). */
   perClass(acc: Accumulated): ClassFigures[] {
+    const m = this.params.maxDets.length - 1;
     return acc.categories.map((category, k) => ({
       category,
       gt: this.gtPerCategory.get(category) ?? 0,
       detections: this.dtPerCategory.get(category) ?? 0,
-      ap: meanAp(acc, { k, a: 0, m: 2 }),
-      ap50: meanAp(acc, { k, a: 0, m: 2, t: 0 }),
-      ar100: meanAr(acc, { k, a: 0, m: 2 }),
+      ap: meanAp(acc, { k, a: 0, m }),
+      ap50: meanAp(acc, { k, a: 0, m, t: 0 }),
+      ar100: meanAr(acc, { k, a: 0, m }),
     }));
   }
 }
@@ -353,10 +465,42 @@ function meanAr(acc: Accumulated, s: Select): number {
   return meanOf(values());
 }
 
-/** COCOeval.summarize() for bbox: the twelve standard figures. */
-export function summarize(acc: Accumulated): CocoStats {
-  const t50 = COCO_PARAMS.iouThrs.indexOf(0.5);
-  const t75 = COCO_PARAMS.iouThrs.indexOf(0.75);
+/** The ten COCOeval.summarize() figures for keypoints (maxDets 20; areas all, medium, large). */
+export interface KeypointStats {
+  mAP: number;
+  mAP50: number;
+  mAP75: number;
+  mAP_medium: number;
+  mAP_large: number;
+  AR: number;
+  AR50: number;
+  AR75: number;
+  AR_medium: number;
+  AR_large: number;
+}
+
+/** COCOeval.summarize() for keypoints (summarizeKps). */
+export function summarizeKeypoints(acc: Accumulated, params: EvalParams): KeypointStats {
+  const t50 = params.iouThrs.indexOf(0.5);
+  const t75 = params.iouThrs.indexOf(0.75);
+  return {
+    mAP: meanAp(acc, { a: 0, m: 0 }),
+    mAP50: meanAp(acc, { a: 0, m: 0, t: t50 }),
+    mAP75: meanAp(acc, { a: 0, m: 0, t: t75 }),
+    mAP_medium: meanAp(acc, { a: 1, m: 0 }),
+    mAP_large: meanAp(acc, { a: 2, m: 0 }),
+    AR: meanAr(acc, { a: 0, m: 0 }),
+    AR50: meanAr(acc, { a: 0, m: 0, t: t50 }),
+    AR75: meanAr(acc, { a: 0, m: 0, t: t75 }),
+    AR_medium: meanAr(acc, { a: 1, m: 0 }),
+    AR_large: meanAr(acc, { a: 2, m: 0 }),
+  };
+}
+
+/** COCOeval.summarize() for bbox and segm: the twelve standard figures. */
+export function summarize(acc: Accumulated, params: EvalParams = COCO_PARAMS): CocoStats {
+  const t50 = params.iouThrs.indexOf(0.5);
+  const t75 = params.iouThrs.indexOf(0.75);
   return {
     mAP: meanAp(acc, { a: 0, m: 2 }),
     mAP50: meanAp(acc, { a: 0, m: 2, t: t50 }),

@@ -3,9 +3,12 @@
 // Images stream through one at a time; what is kept grows with detections, not images × classes.
 import path from 'node:path';
 import { UsageError } from '../config.js';
-import { CocoEvaluator, summarize, type CocoStats, type DtObject } from './coco-eval.js';
-import { finalRecords, type ResultsIndex } from './final-records.js';
-import { openGroundTruth } from './ground-truth.js';
+import type { StoredResult } from '../outputs/read-results.js';
+import { CocoEvaluator, paramsFor, summarize, summarizeKeypoints, type CocoStats, type DtObject, type KeypointStats } from './coco-eval.js';
+import { indexResults, RecordReader, type ResultsIndex } from './final-records.js';
+import { openGroundTruth, type GtNeeds } from './ground-truth.js';
+import { polygonToRle } from './masks.js';
+import type { TaskFields } from '../exports/yolo-txt.js';
 import { UltralyticsAccumulator, type XyxyObject } from './ultralytics-ap.js';
 
 export const EVAL_SCHEMA = 1;
@@ -54,6 +57,10 @@ export interface EvalReport {
   ground_truth: { boxes: number; crowd: number };
   detections: { total: number; unmapped: number; lowest_confidence: number | null };
   coco: CocoStats;
+  /** Segmentation records: COCOeval with iouType 'segm' (mask IoU); null for box-only results. */
+  segm: CocoStats | null;
+  /** Pose records: COCOeval with iouType 'keypoints' (OKS); null without keypoints. */
+  keypoints: KeypointStats | null;
   ultralytics: { mAP50: number; mAP50_95: number; precision: number; recall: number; f1_conf: number } | null;
   at_threshold: { conf: number; source: string; precision: number; recall: number; tp: number; fp: number; gt: number };
   per_class: EvalClassRow[];
@@ -61,25 +68,52 @@ export interface EvalReport {
   notes: string[];
 }
 
+/**
+ * Which extra evaluations the results call for, from the first record that has detections:
+ * segmentation records carry polygons, pose records keypoints (issue 10's record shapes).
+ */
+function taskNeeds(index: ResultsIndex, reader: RecordReader): GtNeeds {
+  for (const span of index.spans) {
+    const r = reader.read(span);
+    const d = r.detections[0] as (StoredResult['detections'][number] & TaskFields) | undefined;
+    if (!d) continue;
+    return { masks: Boolean(d.segments), keypoints: d.keypoints ? d.keypoints.x.length : null };
+  }
+  return { masks: false, keypoints: null };
+}
+
 export async function evaluateResults(opts: EvalOptions): Promise<EvalReport> {
   const gt = await openGroundTruth(opts.labels);
+  const index = await indexResults(opts.results);
+  const reader = new RecordReader(index);
+  try {
+    return await evaluateIndexed(opts, gt, index, reader);
+  } finally {
+    reader.close();
+  }
+}
+
+async function evaluateIndexed(opts: EvalOptions, gt: Awaited<ReturnType<typeof openGroundTruth>>, idx: ResultsIndex, reader: RecordReader): Promise<EvalReport> {
+  const needs = taskNeeds(idx, reader);
   const coco = new CocoEvaluator();
+  const segm = needs.masks ? new CocoEvaluator(paramsFor('segm')) : null;
+  const kpts = needs.keypoints !== null ? new CocoEvaluator(paramsFor('keypoints')) : null;
+  for (const e of [segm, kpts]) e?.declareCategories(gt.declaredCategories().map((c) => c.id));
   coco.declareCategories(gt.declaredCategories().map((c) => c.id));
   const ul = new UltralyticsAccumulator();
   const names = new Map<number, string>(gt.declaredCategories().map((c) => [c.id, c.name]));
   const images = { evaluated: 0, backgrounds: 0, failed: 0, not_in_ground_truth: 0 };
   const truth = { boxes: 0, crowd: 0 };
   const dets = { total: 0, unmapped: 0, lowest_confidence: null as number | null };
-  let index: ResultsIndex | null = null;
   let firstUnlabelled: string | null = null;
   let seq = 0;
 
-  for await (const rec of finalRecords(opts.results, (i) => (index = i))) {
+  for (const rec of reader.all()) {
     if (rec.error || rec.width === null || rec.height === null) {
       images.failed++;
       continue;
     }
-    const img = await gt.forImage({ path: rec.path, width: rec.width, height: rec.height }, seq++);
+    const img = await gt.forImage({ path: rec.path, width: rec.width, height: rec.height }, seq++, needs);
     if (!img) {
       images.not_in_ground_truth++;
       continue;
@@ -92,6 +126,8 @@ export async function evaluateResults(opts: EvalOptions): Promise<EvalReport> {
     truth.boxes += img.objects.filter((o) => !o.iscrowd).length;
     truth.crowd += img.objects.filter((o) => o.iscrowd).length;
     const dt: DtObject[] = [];
+    const segDt: DtObject[] = [];
+    const kptDt: DtObject[] = [];
     const preds: (XyxyObject & { conf: number })[] = [];
     for (const d of rec.detections) {
       dets.total++;
@@ -103,16 +139,25 @@ export async function evaluateResults(opts: EvalOptions): Promise<EvalReport> {
       }
       if (gt.kind === 'yolo' && !names.has(category)) names.set(category, d.name);
       const { x1, y1, x2, y2 } = d.box;
-      dt.push({ category, bbox: [x1, y1, x2 - x1, y2 - y1], score: d.confidence });
+      const box = { category, bbox: [x1, y1, x2 - x1, y2 - y1] as [number, number, number, number], score: d.confidence };
+      dt.push(box);
+      const t = d as typeof d & TaskFields;
+      if (segm && t.segments && t.segments.x.length >= 3) {
+        segDt.push({ ...box, mask: polygonToRle(t.segments.x.flatMap((x, i) => [x, t.segments!.y[i]!]), rec.height, rec.width) });
+      }
+      if (kpts && t.keypoints && t.keypoints.x.length === needs.keypoints) {
+        kptDt.push({ ...box, keypoints: t.keypoints.x.flatMap((x, i) => [x, t.keypoints!.y[i]!, 2]) });
+      }
       preds.push({ cls: category, box: [x1, y1, x2, y2], conf: d.confidence });
     }
     coco.addImage(img.sortKey, img.objects, dt);
+    segm?.addImage(img.sortKey, img.objects, segDt);
+    kpts?.addImage(img.sortKey, img.objects, kptDt);
     // Ultralytics' COCO conversion drops crowd annotations; YOLO labels have none.
     const gts = img.objects.filter((o) => !o.iscrowd).map((o) => ({ cls: o.category, box: [o.bbox[0], o.bbox[1], o.bbox[0] + o.bbox[2], o.bbox[1] + o.bbox[3]] as [number, number, number, number] }));
     ul.addImage(gts, preds);
   }
 
-  const idx = index as ResultsIndex | null;
   if (images.evaluated === 0) {
     const why = images.failed > 0 ? `all ${images.failed} records are failures` : images.not_in_ground_truth > 0 ? `none of its ${images.not_in_ground_truth} images is in ${gt.source}` : 'it holds no image records';
     throw new UsageError(`nothing to evaluate in ${opts.results}: ${why}`);
@@ -152,8 +197,8 @@ export async function evaluateResults(opts: EvalOptions): Promise<EvalReport> {
   if (images.failed > 0) warnings.push(`${images.failed} failed images (error records) were not evaluated`);
   if (images.not_in_ground_truth > 0) warnings.push(`${images.not_in_ground_truth} images are not in ${gt.source} and were not evaluated`);
   if (dets.unmapped > 0) warnings.push(`${dets.unmapped} detections have no matching category and were not evaluated`);
-  if (idx?.tornTail) warnings.push(`${opts.results} ends in an incomplete record (an interrupted write); it was skipped`);
-  if (idx && idx.superseded > 0) notes.push(`${idx.superseded} earlier records replaced by a later record for the same image (the last record wins)`);
+  if (idx.tornTail) warnings.push(`${opts.results} ends in an incomplete record (an interrupted write); it was skipped`);
+  if (idx.superseded > 0) notes.push(`${idx.superseded} earlier records replaced by a later record for the same image (the last record wins)`);
 
   return {
     schema: EVAL_SCHEMA,
@@ -163,6 +208,8 @@ export async function evaluateResults(opts: EvalOptions): Promise<EvalReport> {
     ground_truth: truth,
     detections: dets,
     coco: stats,
+    segm: segm ? summarize(segm.accumulate(), segm.params) : null,
+    keypoints: kpts ? summarizeKeypoints(kpts.accumulate(), kpts.params) : null,
     ultralytics: ulm ? { mAP50: ulm.mAP50, mAP50_95: ulm.mAP50_95, precision: ulm.precision, recall: ulm.recall, f1_conf: ulm.f1Conf } : null,
     at_threshold: { ...counts, source: opts.conf !== null ? '--conf' : `batch's default --conf` },
     per_class: perClass,
@@ -171,18 +218,22 @@ export async function evaluateResults(opts: EvalOptions): Promise<EvalReport> {
   };
 }
 
-/** The metrics --fail-under can name, with their values. */
+/** The metrics --fail-under can name, with their values; NaN for one these results do not have. */
 export function gateValues(r: EvalReport): Record<string, number> {
   return {
     ...r.coco,
     precision: r.at_threshold.precision,
     recall: r.at_threshold.recall,
-    'ul_mAP50': r.ultralytics?.mAP50 ?? -1,
-    'ul_mAP50-95': r.ultralytics?.mAP50_95 ?? -1,
+    'ul_mAP50': r.ultralytics?.mAP50 ?? NaN,
+    'ul_mAP50-95': r.ultralytics?.mAP50_95 ?? NaN,
+    mask_mAP: r.segm?.mAP ?? NaN,
+    mask_mAP50: r.segm?.mAP50 ?? NaN,
+    pose_mAP: r.keypoints?.mAP ?? NaN,
+    pose_mAP50: r.keypoints?.mAP50 ?? NaN,
   };
 }
 
-export const GATE_METRICS = ['mAP50', 'mAP', 'mAP75', 'mAP_small', 'mAP_medium', 'mAP_large', 'AR1', 'AR10', 'AR100', 'AR_small', 'AR_medium', 'AR_large', 'precision', 'recall', 'ul_mAP50', 'ul_mAP50-95'] as const;
+export const GATE_METRICS = ['mAP50', 'mAP', 'mAP75', 'mAP_small', 'mAP_medium', 'mAP_large', 'AR1', 'AR10', 'AR100', 'AR_small', 'AR_medium', 'AR_large', 'precision', 'recall', 'ul_mAP50', 'ul_mAP50-95', 'mask_mAP', 'mask_mAP50', 'pose_mAP', 'pose_mAP50'] as const;
 
 const f3 = (v: number) => (v < 0 ? '  -1 ' : v.toFixed(3));
 
@@ -197,6 +248,22 @@ export function formatEvalReport(r: EvalReport, { perClass = true } = {}): strin
     `  mAP small ${f3(c.mAP_small)}   medium ${f3(c.mAP_medium)}   large ${f3(c.mAP_large)}`,
     `  AR@1 ${f3(c.AR1)}   AR@10 ${f3(c.AR10)}   AR@100 ${f3(c.AR100)}   AR small ${f3(c.AR_small)}   medium ${f3(c.AR_medium)}   large ${f3(c.AR_large)}`,
   ];
+  if (r.segm) {
+    const m = r.segm;
+    lines.push(
+      `COCO masks (as COCOeval, segm: mask IoU)`,
+      `  mAP@[.50:.95] ${f3(m.mAP)}   mAP50 ${f3(m.mAP50)}   mAP75 ${f3(m.mAP75)}   small ${f3(m.mAP_small)}   medium ${f3(m.mAP_medium)}   large ${f3(m.mAP_large)}`,
+      `  AR@1 ${f3(m.AR1)}   AR@10 ${f3(m.AR10)}   AR@100 ${f3(m.AR100)}`,
+    );
+  }
+  if (r.keypoints) {
+    const k = r.keypoints;
+    lines.push(
+      `COCO keypoints (as COCOeval, keypoints: OKS; 20 detections per image)`,
+      `  mAP@[.50:.95] ${f3(k.mAP)}   mAP50 ${f3(k.mAP50)}   mAP75 ${f3(k.mAP75)}   medium ${f3(k.mAP_medium)}   large ${f3(k.mAP_large)}`,
+      `  AR ${f3(k.AR)}   AR50 ${f3(k.AR50)}   AR75 ${f3(k.AR75)}   medium ${f3(k.AR_medium)}   large ${f3(k.AR_large)}`,
+    );
+  }
   if (r.ultralytics) {
     const u = r.ultralytics;
     lines.push(

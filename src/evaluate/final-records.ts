@@ -70,15 +70,3 @@ export class RecordReader {
     if (this.fd !== null) closeSync(this.fd);
   }
 }
-
-/** Every final record of a results file, in path order. */
-export async function* finalRecords(file: string, onIndex?: (index: ResultsIndex) => void): AsyncGenerator<StoredResult> {
-  const index = await indexResults(file);
-  onIndex?.(index);
-  const reader = new RecordReader(index);
-  try {
-    yield* reader.all();
-  } finally {
-    reader.close();
-  }
-}

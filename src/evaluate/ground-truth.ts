@@ -6,6 +6,21 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../config.js';
 import type { GtObject } from './coco-eval.js';
+import { polygonToRle, segmentationToRle } from './masks.js';
+
+/**
+ * What the ground truth must carry besides boxes: masks for segm evaluation, and the keypoint
+ * count for keypoint evaluation (YOLO pose lines are "class cx cy w h" + n × (x y [v])).
+ */
+export interface GtNeeds {
+  masks: boolean;
+  keypoints: number | null;
+}
+
+const BOXES_ONLY: GtNeeds = { masks: false, keypoints: null };
+
+/** Ultralytics scales OKS by the box area × 0.53 (utils/metrics.py kpt_iou); YOLO pose labels have no segment area. */
+export const POSE_AREA_FACTOR = 0.53;
 
 /** One image's ground truth. `sortKey` orders images as COCOeval orders image ids. */
 export interface LabelledImage {
@@ -26,7 +41,7 @@ export interface GroundTruth {
   /** How the labels were found, for the report. */
   source: string;
   /** The image's ground truth; null when a COCO file does not list the image. `seq` is its position in path order. */
-  forImage(img: ImageRef, seq: number): Promise<LabelledImage | null>;
+  forImage(img: ImageRef, seq: number, needs?: GtNeeds): Promise<LabelledImage | null>;
   /** The evaluation category of a detection; null when it maps to none (counted, then ignored). */
   categoryOf(det: { class: number; name: string }): number | null;
   /** Categories the ground truth declares (COCO: its categories list); empty for YOLO labels. */
@@ -63,8 +78,12 @@ export function yoloLineToBbox(values: number[], width: number, height: number):
   return { cls, bbox: [(cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height] };
 }
 
-/** Parses a YOLO label file's text; `where` names it in errors. */
-export function parseYoloLabelText(text: string, width: number, height: number, where: string): GtObject[] {
+/**
+ * Parses a YOLO label file's text; `where` names it in errors. Areas are box areas (× 0.53 for
+ * pose, as Ultralytics scales OKS). With needs.masks, each object gets its polygon's mask (a box
+ * line: the box's); with needs.keypoints = n, lines are pose lines with n keypoints.
+ */
+export function parseYoloLabelText(text: string, width: number, height: number, where: string, needs: GtNeeds = BOXES_ONLY): GtObject[] {
   const out: GtObject[] = [];
   for (const [n, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
@@ -73,10 +92,35 @@ export function parseYoloLabelText(text: string, width: number, height: number, 
     if (values.length < 5 || values.some((v) => !Number.isFinite(v)) || !Number.isInteger(values[0]) || values[0]! < 0) {
       throw new UsageError(`${where} line ${n + 1}: not a YOLO label ("class cx cy w h" or "class x1 y1 x2 y2 …"): "${raw.slice(0, 80)}"`);
     }
+    if (needs.keypoints !== null) {
+      out.push(poseLine(values, width, height, needs.keypoints, `${where} line ${n + 1}`));
+      continue;
+    }
     const { cls, bbox } = yoloLineToBbox(values, width, height);
-    out.push({ category: cls, bbox, area: bbox[2] * bbox[3], iscrowd: false });
+    const obj: GtObject = { category: cls, bbox, area: bbox[2] * bbox[3], iscrowd: false };
+    if (needs.masks) {
+      const poly =
+        values.length > 6
+          ? values.slice(1).map((v, i) => v * (i % 2 === 0 ? width : height))
+          : [bbox[0], bbox[1], bbox[0], bbox[1] + bbox[3], bbox[0] + bbox[2], bbox[1] + bbox[3], bbox[0] + bbox[2], bbox[1]];
+      obj.mask = polygonToRle(poly, height, width);
+    }
+    out.push(obj);
   }
   return out;
+}
+
+/** "class cx cy w h" followed by n keypoints as (x y v) or (x y), normalised. */
+function poseLine(values: number[], width: number, height: number, n: number, where: string): GtObject {
+  const per = values.length - 5 === 3 * n ? 3 : values.length - 5 === 2 * n ? 2 : 0;
+  if (per === 0) throw new UsageError(`${where}: a pose label needs 5 + ${n}×3 (or ${n}×2) values for ${n} keypoints, found ${values.length}`);
+  const { cls, bbox } = yoloLineToBbox(values.slice(0, 5), width, height);
+  const keypoints: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = 5 + per * i;
+    keypoints.push(values[at]! * width, values[at + 1]! * height, per === 3 ? values[at + 2]! : 2);
+  }
+  return { category: cls, bbox, area: bbox[2] * bbox[3] * POSE_AREA_FACTOR, iscrowd: false, keypoints };
 }
 
 /** YOLO labels: `dir` holds `<stem>.txt` per image; null: the images/ ↔ labels/ convention. */
@@ -85,7 +129,7 @@ export function yoloGroundTruth(dir: string | null): GroundTruth {
     kind: 'yolo',
     source: dir ? `${dir} (YOLO txt)` : 'YOLO txt beside the images (images/ → labels/)',
     notes: [],
-    async forImage(img, seq) {
+    async forImage(img, seq, needs = BOXES_ONLY) {
       const file = dir ? path.join(dir, `${path.basename(img.path).replace(/\.[^.]*$/, '')}.txt`) : conventionalLabelPath(img.path);
       let text: string | null = null;
       if (file) {
@@ -95,7 +139,7 @@ export function yoloGroundTruth(dir: string | null): GroundTruth {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read label file ${file}: ${(err as Error).message}`);
         }
       }
-      return { sortKey: seq, objects: text === null ? [] : parseYoloLabelText(text, img.width, img.height, file!), labelled: text !== null };
+      return { sortKey: seq, objects: text === null ? [] : parseYoloLabelText(text, img.width, img.height, file!, needs), labelled: text !== null };
     },
     categoryOf: (det) => det.class,
     declaredCategories: () => [],
@@ -104,7 +148,7 @@ export function yoloGroundTruth(dir: string | null): GroundTruth {
 
 interface CocoFile {
   images?: { id: number; file_name: string; width?: number; height?: number }[];
-  annotations?: { image_id: number; category_id: number; bbox: number[]; area?: number; iscrowd?: number | boolean }[];
+  annotations?: { image_id: number; category_id: number; bbox: number[]; area?: number; iscrowd?: number | boolean; segmentation?: unknown; keypoints?: number[] }[];
   categories?: { id: number; name: string }[];
 }
 
@@ -170,22 +214,35 @@ export function cocoCategoryMapper(categories: { id: number; name: string }[]): 
 export async function cocoGroundTruth(file: string): Promise<GroundTruth> {
   const coco = await loadCocoFile(file);
   const find = cocoImageIndex(coco.images);
-  const anns = new Map<number, GtObject[]>();
+  const anns = new Map<number, CocoFile['annotations'] & object>();
   for (const a of coco.annotations) {
     if (!Array.isArray(a.bbox) || a.bbox.length !== 4) throw new UsageError(`${file}: annotation of image ${a.image_id} has no [x, y, w, h] bbox`);
-    const bbox = a.bbox as [number, number, number, number];
     const list = anns.get(a.image_id) ?? anns.set(a.image_id, []).get(a.image_id)!;
-    list.push({ category: a.category_id, bbox, area: a.area ?? bbox[2] * bbox[3], iscrowd: Boolean(a.iscrowd) });
+    list.push(a);
   }
+  const sizes = new Map(coco.images.map((im) => [im.id, im]));
+  // Masks are rasterised per image when asked for, so memory holds the annotations, not masks.
+  const toObject = (a: (CocoFile['annotations'] & object)[number], needs: GtNeeds, img: ImageRef): GtObject => {
+    const bbox = a.bbox as [number, number, number, number];
+    const obj: GtObject = { category: a.category_id, bbox, area: a.area ?? bbox[2] * bbox[3], iscrowd: Boolean(a.iscrowd) };
+    if (needs.masks) {
+      const im = sizes.get(a.image_id);
+      const [h, w] = [im?.height ?? img.height, im?.width ?? img.width];
+      const box = [bbox[0], bbox[1], bbox[0], bbox[1] + bbox[3], bbox[0] + bbox[2], bbox[1] + bbox[3], bbox[0] + bbox[2], bbox[1]];
+      obj.mask = segmentationToRle(a.segmentation, h, w) ?? polygonToRle(box, h, w);
+    }
+    if (needs.keypoints !== null) obj.keypoints = Array.isArray(a.keypoints) ? a.keypoints : new Array<number>(3 * needs.keypoints).fill(0);
+    return obj;
+  };
   const mapper = cocoCategoryMapper(coco.categories);
   const gt: GroundTruth = {
     kind: 'coco',
     source: `${file} (COCO, ${coco.images.length} images, ${coco.annotations.length} annotations)`,
     notes: [],
-    async forImage(img) {
+    async forImage(img, _seq, needs = BOXES_ONLY) {
       const im = find(img.path);
       if (!im) return null;
-      return { sortKey: im.id, objects: anns.get(im.id) ?? [], labelled: true };
+      return { sortKey: im.id, objects: (anns.get(im.id) ?? []).map((a) => toObject(a, needs, img)), labelled: true };
     },
     categoryOf: (det) => mapper.map(det),
     declaredCategories: () => coco.categories.map((c) => ({ id: c.id, name: c.name })),
