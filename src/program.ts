@@ -54,7 +54,7 @@ interface BatchFlags {
   summary?: string;
   saveAnnotated?: string;
   saveCrops?: string;
-  annotateQuality: string;
+  annotateQuality?: string;
   annotateMaxSide?: string;
   report?: string;
   saveTxt?: string;
@@ -100,7 +100,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
     summaryPath: f.summary ?? null,
     annotateDir: f.saveAnnotated ?? null,
     cropsDir: f.saveCrops ?? null,
-    annotateQuality: parseNumber('--annotate-quality', f.annotateQuality, { min: 1, max: 100, integer: true }),
+    annotateQuality: f.annotateQuality === undefined ? DEFAULTS.annotateQuality : parseNumber('--annotate-quality', f.annotateQuality, { min: 1, max: 100, integer: true }),
     annotateMaxSide: f.annotateMaxSide !== undefined ? parseNumber('--annotate-max-side', f.annotateMaxSide, { min: 16, integer: true }) : null,
     reportPath: f.report ?? null,
     saveTxt: f.saveTxt ?? null,
