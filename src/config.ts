@@ -32,6 +32,20 @@ export interface RunConfig {
   out: string;
   format: OutputFormat;
   summaryPath: string | null;
+  /** `--save-txt DIR`: also write YOLO txt labels per image (Ultralytics save_txt); `--save-conf` appends confidences. */
+  saveTxt: string | null;
+  saveConf: boolean;
+
+  /** --save-annotated DIR: each image drawn with its detections, mirroring the input layout; null: off. */
+  annotateDir: string | null;
+  /** --save-crops DIR: one JPEG per detection in DIR/<class name>/; null: off. */
+  cropsDir: string | null;
+  /** --annotate-quality: JPEG/WebP/AVIF quality of annotated images. */
+  annotateQuality: number;
+  /** --annotate-max-side: longest side of annotated images (downscaled, never enlarged); null: original size. */
+  annotateMaxSide: number | null;
+  /** --report FILE: the HTML run report, written at the end of the run; null: none. */
+  reportPath: string | null;
 
   resume: boolean;
   retryFailed: boolean;
@@ -64,6 +78,8 @@ export const DEFAULTS = {
   // sharp's own default limitInputPixels (0x3FFF × 0x3FFF).
   maxPixels: 268402689,
   progressIntervalSec: 10,
+  // cv2.imwrite's default, which is what Ultralytics' save=True gets.
+  annotateQuality: 95,
 } as const;
 
 /** A mistake in how the tool was invoked: reported as one line, exit code 2. */

@@ -146,6 +146,8 @@ describe('command line → RunConfig', () => {
       out: 'r.jsonl',
       format: 'jsonl',
       summaryPath: null,
+      saveTxt: null,
+      saveConf: false,
       resume: false,
       retryFailed: false,
       overwrite: false,
