@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import type { InferencePool } from './inference/pool.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
-import { decodeImage } from './preprocess/decode.js';
+import { decodeImage, type DecodeOptions } from './preprocess/decode.js';
 import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry } from './types.js';
 
@@ -21,6 +21,8 @@ export interface PipelineOptions {
   batch: number;
   decodeConcurrency: number;
   maxPixels: number;
+  /** Decode settings (file-size limit, vector images, the run's memory budget); default: maxPixels only. */
+  decode?: DecodeOptions;
   metrics?: StageRecorder;
   /** Aborting stops new decodes; in-flight images still finish and are written. */
   signal?: AbortSignal;
@@ -207,7 +209,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         complete(seq, errorResult(job, job.error), startedAt);
         return;
       }
-      const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels });
+      const decoded = await decodeImage(job.path, opts.decode ?? { maxPixels: opts.maxPixels });
       const decodedAt = performance.now();
       metrics.record('read_decode', decodedAt - startedAt);
       if (outcome.fatal) {
