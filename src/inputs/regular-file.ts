@@ -43,13 +43,19 @@ export async function openRegularFile(p: string): Promise<{ fh: FileHandle; st: 
 /** Reads up to `length` bytes at `position`; shorter only when the file ends sooner (it shrank). */
 export async function readAt(fh: FileHandle, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
+  const filled = await readInto(fh, buf, 0, position);
+  return filled === length ? buf : buf.subarray(0, filled);
+}
+
+/** Fills `buf` from `offset` to its end with the file's bytes from `position`; returns the bytes read (fewer at end of file). */
+export async function readInto(fh: FileHandle, buf: Buffer, offset: number, position: number): Promise<number> {
   let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await fh.read(buf, filled, length - filled, position + filled);
+  while (offset + filled < buf.length) {
+    const { bytesRead } = await fh.read(buf, offset + filled, buf.length - offset - filled, position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
-  return filled === length ? buf : buf.subarray(0, filled);
+  return filled;
 }
 
 /** A whole regular file of at most `maxBytes` (FileTooLargeError, unread, when larger). */

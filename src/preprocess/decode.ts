@@ -17,7 +17,7 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DEFAULTS } from '../config.js';
-import { NotRegularFileError, openRegularFile, readAt } from '../inputs/regular-file.js';
+import { NotRegularFileError, openRegularFile, readAt, readInto } from '../inputs/regular-file.js';
 import type { ErrorCode, ImageError, RgbImage } from '../types.js';
 import { headerDimensions, isVector, sniffFormat } from './image-header.js';
 
@@ -42,6 +42,8 @@ export const BYTES_PER_PIXEL = 3;
 
 /** How much of a file is read to judge it (format, pixel count) before reading the rest. */
 export const HEAD_BYTES = 64 * 1024;
+/** How far a JPEG's frame header is looked for when it is not in the first HEAD_BYTES. */
+const JPEG_HEAD_BYTES = 1024 * 1024;
 
 /**
  * A weighted FIFO semaphore over bytes: a decode holds (its pixels × BYTES_PER_PIXEL + its file
@@ -145,20 +147,31 @@ async function decodeOpenFile(fh: FileHandle, size: number, path: string, opts: 
     return fail('TOO_LARGE', `${path}: file is ${size} bytes, above the limit of ${maxFileBytes} bytes (--max-file-size)`);
   }
 
-  const head = await readAt(fh, Math.min(size, HEAD_BYTES), 0);
+  let head = await readAt(fh, Math.min(size, HEAD_BYTES), 0);
   const judged = judgeContent(head, path, opts);
   if (judged) return judged;
   const limit = pixelLimit(opts.maxPixels);
   const format = sniffFormat(head)!;
+  if (format === 'jpeg' && size > head.length && headerDimensions(head, format) === null) {
+    // Large EXIF/XMP segments can push a JPEG's frame header past the first window.
+    head = await readAt(fh, Math.min(size, JPEG_HEAD_BYTES), 0);
+  }
   const dims = isVector(format) ? null : (headerDimensions(head, format) ?? (await libvipsDimensions(head)));
   if (dims && limit !== false && dims.width * dims.height > limit) return tooLarge(path, `${dims.width}x${dims.height}`, limit);
 
-  // Unknown dimensions (a header past the first HEAD_BYTES, a vector): assume the largest allowed.
+  // Unknown dimensions (a header past the first bytes, a vector): assume the largest allowed.
   const pixels = dims ? dims.width * dims.height : limit === false ? 0 : limit;
   const release = opts.budget ? await opts.budget.acquire(pixels * BYTES_PER_PIXEL + size) : () => {};
   try {
-    const rest = head.length === HEAD_BYTES && size > HEAD_BYTES ? await readAt(fh, size - HEAD_BYTES, HEAD_BYTES) : null;
-    return await decodeBuffer(rest ? Buffer.concat([head, rest]) : head, path, opts);
+    let buf = head;
+    if (head.length < size && head.length > 0) {
+      // The rest goes straight after the head in one buffer of the file's size.
+      buf = Buffer.allocUnsafe(size);
+      head.copy(buf);
+      const rest = await readInto(fh, buf, head.length, head.length);
+      if (head.length + rest < size) buf = buf.subarray(0, head.length + rest); // the file shrank
+    }
+    return await decodeBuffer(buf, path, opts);
   } finally {
     release();
   }
