@@ -39,7 +39,7 @@ interface BatchFlags {
   recursive: boolean;
   pathColumn: string;
   maxPixels: string;
-  maxFileSize: string;
+  maxFileSize?: string;
   allowVector?: boolean;
   overwrite?: boolean;
   resume?: boolean;
@@ -84,7 +84,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
     },
     classNames: classes && classes.names.length > 0 ? classes.names : null,
     maxPixels: parseNumber('--max-pixels', f.maxPixels, { min: 1, integer: true }),
-    maxFileBytes: parseByteSize('--max-file-size', f.maxFileSize),
+    maxFileBytes: f.maxFileSize !== undefined ? parseByteSize('--max-file-size', f.maxFileSize) : DEFAULTS.maxFileBytes,
     allowVector: Boolean(f.allowVector),
     out: f.out,
     format,
