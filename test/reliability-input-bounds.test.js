@@ -10,13 +10,13 @@ import fs from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { expandInputs } from '../dist/inputs/expand.js';
 import { bytesOfPath, pathFromBytes } from '../dist/inputs/fs-path.js';
 import { DecodeBudget, decodeImage } from '../dist/preprocess/decode.js';
 import { BIN, repoRoot, runCli } from './helpers/cli.js';
 import { writeModel } from './helpers/onnx-builder.js';
+import { greyPng } from './helpers/png.js';
 
 const require = createRequire(import.meta.url);
 let dir;
@@ -50,33 +50,6 @@ async function records(file) {
 function mkfifo(p) {
   const r = spawnSync('mkfifo', [p]);
   assert.equal(r.status, 0, `mkfifo failed: ${r.stderr}`);
-}
-
-/** A valid greyscale PNG claiming width×height whose pixel data deflates to almost nothing. */
-function pngOf(width, height) {
-  const crc32 = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) {
-      c ^= b;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    }
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  // Every row: filter byte 0 + zeros. Streamed through deflate so a big image costs no memory here.
-  const z = zlib.deflateSync(Buffer.alloc((width + 1) * height), { level: 9 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', z), chunk('IEND', Buffer.alloc(0))]);
 }
 
 /** Runs the CLI; SIGTERM at `termAfterMs` if still running; SIGKILL (and a failed test) if it then outlives `limitMs`. */
@@ -183,7 +156,7 @@ test('item 5: reads are bounded by --max-file-size, checked before reading', asy
 
 test('item 6: a small PNG that expands to 16000² pixels is refused from its header by default', async () => {
   const p = path.join(dir, 'expands.png');
-  await writeFile(p, pngOf(16000, 16000)); // ~250 kB on disk, 768 MB as RGB
+  await writeFile(p, greyPng(16000, 16000)); // ~250 kB on disk, 768 MB as RGB
   assert.ok(fs.statSync(p).size < 1024 * 1024);
   const rss0 = process.memoryUsage().rss;
   const r = await decodeImage(p, { maxPixels: 134217728 });
@@ -223,7 +196,7 @@ test('item 6: an SVG named .png is refused unless --allow-vector; a huge non-ima
 
 test('item 6: concurrent decodes never hold more than the budget (pixels × 3 + file bytes)', async () => {
   const p = path.join(dir, 'mid.png');
-  await writeFile(p, pngOf(2000, 1500)); // 3 M pixels, 9 MB decoded
+  await writeFile(p, greyPng(2000, 1500)); // 3 M pixels, 9 MB decoded
   const size = fs.statSync(p).size;
   const weight = 2000 * 1500 * 3 + size;
   // Room for two such images at once, not eight.
