@@ -179,7 +179,7 @@ test('item 6: an SVG named .png is refused unless --allow-vector; a huge non-ima
   await writeFile(pdf, '%PDF-1.7\n%...\n');
   assert.equal((await decodeImage(pdf, { maxPixels: 1e8, allowVector: true })).error.code, 'UNSUPPORTED_TYPE');
 
-  // 200 MB of text named .jpg, under the size limit: refused from its first 64 KiB, not read whole.
+  // 200 MB of text named .jpg, under the size limit: refused from its first 1 MiB, not read whole.
   const fake = path.join(dir, 'fake.jpg');
   await writeFile(fake, 'not an image\n'.repeat(1000));
   await truncate(fake, 200 * 1024 * 1024);

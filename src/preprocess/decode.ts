@@ -40,10 +40,12 @@ export interface DecodeOptions {
  */
 export const BYTES_PER_PIXEL = 3;
 
-/** How much of a file is read to judge it (format, pixel count) before reading the rest. */
-export const HEAD_BYTES = 64 * 1024;
-/** How far a JPEG's frame header is looked for when it is not in the first HEAD_BYTES. */
-const JPEG_HEAD_BYTES = 1024 * 1024;
+/**
+ * How much of a file is read to judge it (format, pixel count) before the rest is read: most
+ * images fit whole (one read, as many round trips on libuv's busy pool as readFile), and a
+ * JPEG's frame header comes after EXIF/XMP segments of up to 64 KiB each.
+ */
+export const HEAD_BYTES = 1024 * 1024;
 
 /**
  * A weighted FIFO semaphore over bytes: a decode holds (its pixels × BYTES_PER_PIXEL + its file
@@ -147,15 +149,11 @@ async function decodeOpenFile(fh: FileHandle, size: number, path: string, opts: 
     return fail('TOO_LARGE', `${path}: file is ${size} bytes, above the limit of ${maxFileBytes} bytes (--max-file-size)`);
   }
 
-  let head = await readAt(fh, Math.min(size, HEAD_BYTES), 0);
+  const head = await readAt(fh, Math.min(size, HEAD_BYTES), 0);
   const judged = judgeContent(head, path, opts);
   if (judged) return judged;
   const limit = pixelLimit(opts.maxPixels);
   const format = sniffFormat(head)!;
-  if (format === 'jpeg' && size > head.length && headerDimensions(head, format) === null) {
-    // Large EXIF/XMP segments can push a JPEG's frame header past the first window.
-    head = await readAt(fh, Math.min(size, JPEG_HEAD_BYTES), 0);
-  }
   const dims = isVector(format) ? null : (headerDimensions(head, format) ?? (await libvipsDimensions(head)));
   if (dims && limit !== false && dims.width * dims.height > limit) return tooLarge(path, `${dims.width}x${dims.height}`, limit);
 
