@@ -3,7 +3,7 @@
 import type { DeviceRequest } from './inference/providers.js';
 import { DEVICE_REQUESTS } from './inference/providers.js';
 import type { ResolvedShard } from './inputs/shard.js';
-import type { PostprocessOptions } from './types.js';
+import type { MaskFormat, PostprocessOptions } from './types.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
 export type Auto = 'auto';
@@ -41,6 +41,20 @@ export interface RunConfig {
   out: string;
   format: OutputFormat;
   summaryPath: string | null;
+  /** `--save-txt DIR`: also write YOLO txt labels per image (Ultralytics save_txt); `--save-conf` appends confidences. */
+  saveTxt: string | null;
+  saveConf: boolean;
+
+  /** --save-annotated DIR: each image drawn with its detections, mirroring the input layout; null: off. */
+  annotateDir: string | null;
+  /** --save-crops DIR: one JPEG per detection in DIR/<class name>/; null: off. */
+  cropsDir: string | null;
+  /** --annotate-quality: JPEG/WebP/AVIF quality of annotated images. */
+  annotateQuality: number;
+  /** --annotate-max-side: longest side of annotated images (downscaled, never enlarged); null: original size. */
+  annotateMaxSide: number | null;
+  /** --report FILE: the HTML run report, written at the end of the run; null: none. */
+  reportPath: string | null;
 
   resume: boolean;
   retryFailed: boolean;
@@ -69,6 +83,7 @@ export const DEFAULTS = {
   conf: 0.25,
   iou: 0.7,
   maxDet: 300,
+  maskFormat: 'polygon' as const,
   // 2^27 ≈ 11585², above a 108-megapixel camera; decoded as RGB that is 384 MiB, which is also
   // what all decodes in flight may hold together (see DecodeBudget). sharp's own limit (16383²)
   // let a 250 kB PNG expand to 768 MB per decode, four decodes at once.
@@ -76,6 +91,8 @@ export const DEFAULTS = {
   // Image files are read whole before decoding; larger files are refused unread.
   maxFileBytes: 256 * 1024 * 1024,
   progressIntervalSec: 10,
+  // cv2.imwrite's default, which is what Ultralytics' save=True gets.
+  annotateQuality: 95,
 } as const;
 
 /** A mistake in how the tool was invoked: reported as one line, exit code 2. */
@@ -163,6 +180,11 @@ export function resolveClasses(ids: number[] | null, names: string[] | null, cla
 export function parseDevice(value: string): DeviceRequest {
   if ((DEVICE_REQUESTS as readonly string[]).includes(value)) return value as DeviceRequest;
   throw new UsageError(`--device must be one of ${DEVICE_REQUESTS.join(', ')}, got '${value}'`);
+}
+
+export function parseMaskFormat(value: string): MaskFormat {
+  if (value === 'polygon' || value === 'rle') return value;
+  throw new UsageError(`--mask-format must be polygon or rle, got '${value}'`);
 }
 
 export function parseFormat(value: string): OutputFormat {
