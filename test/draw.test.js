@@ -215,3 +215,19 @@ test('label tiles: the same label as the SVG path, painted from a bounded cache 
   assert.deepEqual(at(W - busW, 6), [0xff, 0x6f, 0xdd], 'and starts busW pixels left of it');
   assert.deepEqual(at(W - busW - 1, 6), [128, 128, 128]);
 });
+
+test('classification records: the top-5 listed down the top-left corner', () => {
+  const classes = [
+    { class: 281, name: 'tabby', confidence: 0.61 },
+    { class: 285, name: 'Egyptian cat', confidence: 0.2 },
+  ];
+  const plan = planOverlay([], { width: 640, height: 480, scale: 1, labels: 'painted', classes });
+  assert.deepEqual(
+    plan.labels.map((l) => [l.text, l.x, l.y]),
+    [
+      ['tabby 0.61', 2, 2],
+      ['Egyptian cat 0.20', 2, 20],
+    ],
+  );
+  assert.match(overlaySvg([], { width: 640, height: 480, scale: 1, classes }), />Egyptian cat 0\.20</);
+});

@@ -44,6 +44,8 @@ export interface OverlayOptions {
    * in `OverlayPlan.labels` for the caller to paint from cached tiles (label-tiles.ts), or not at all.
    */
   labels?: 'svg' | 'painted' | false;
+  /** Classification results (top-5), listed as labels down the top-left corner as Results.plot lists probs. */
+  classes?: readonly { class: number; name: string; confidence: number }[];
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -133,9 +135,15 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
       strokes.push({ x1, y1, x2: Math.max(b.x1, b.x2) * s, y2: Math.max(b.y1, b.y2) * s, width: lw, color });
       anchor = [x1, y1];
     }
-    if (labels === 'svg') labelPieces.push(labelSvg(labelText(d), anchor, color, style, W, H));
+    addLabel(d, anchor);
+  }
+  (opts.classes ?? []).forEach((c, i) => addLabel(c, [lw, lw + (i + 1) * style.boxHeight]));
+
+  function addLabel(d: { class: number; name: string; confidence: number }, anchor: [number, number]): void {
+    const color = classColor(d.class);
+    const text = labelText(d);
+    if (labels === 'svg') labelPieces.push(labelSvg(text, anchor, color, style, W, H));
     else if (labels === 'painted') {
-      const text = labelText(d);
       const r = placeLabel(anchor[0], anchor[1], labelWidth(text, style.fontPx), style.boxHeight, W, H);
       painted.push({ x: r.x, y: r.y, text, color, textColor: labelTextColor(color) });
     }
