@@ -35,6 +35,8 @@ export interface DrawableDetection {
   confidence: number;
   box: Box;
   segments?: PolygonXY | null;
+  /** A COCO RLE mask at the original image size (segment records with --mask-format rle). */
+  rle?: { size: [number, number]; counts: string } | null;
   keypoints?: KeypointsXY | null;
   obb?: ObbCorners | null;
 }
