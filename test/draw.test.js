@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 
 import { CLASS_PALETTE, COCO_SKELETON, LABEL_TEXT_ON_LIGHT, classColor, labelTextColor } from '../dist/draw/palette.js';
-import { cropRect, fitMaxSide, labelStyle, lineWidth, placeLabel, pyRound, scaleDetection, textWidth } from '../dist/draw/geometry.js';
+import { cropRect, fitMaxSide, labelStyle, lineWidth, placeLabel, pyRound, textWidth } from '../dist/draw/geometry.js';
 import { escapeXml, labelWidth, overlaySvg, paintStroke, planOverlay } from '../dist/draw/overlay.js';
 import { annotateImage, cropImage } from '../dist/draw/render.js';
 
@@ -81,12 +81,11 @@ test('crop: save_one_box region (×1.02 + 10 px about the centre), truncated and
   assert.ok(edge.left + edge.width <= 640 && edge.top + edge.height <= 480);
 });
 
-test('fitMaxSide and scaleDetection', () => {
+test('fitMaxSide', () => {
   assert.deepEqual(fitMaxSide(4000, 3000, 1000), { width: 1000, height: 750, scale: 0.25 });
   assert.deepEqual(fitMaxSide(640, 480, 1000), { width: 640, height: 480, scale: 1 });
   assert.deepEqual(fitMaxSide(640, 480, null), { width: 640, height: 480, scale: 1 });
-  const d = scaleDetection(det({ keypoints: { x: [10], y: [20], visible: [0.9] }, segments: { x: [1, 2, 3], y: [4, 5, 6] } }), 0.5, 2);
-  assert.deepEqual(d.box, { x1: 50, y1: 240, x2: 150, y2: 800 });
+});
   assert.deepEqual(d.keypoints, { x: [5], y: [40], visible: [0.9] });
   assert.deepEqual(d.segments, { x: [0.5, 1, 1.5], y: [8, 10, 12] });
 });

@@ -19,6 +19,11 @@ export interface AnnotateOptions {
   format?: ImageFormat;
   /** false: boxes without labels. */
   labels?: boolean;
+  /**
+   * The detections are in the pixels of an image this many times larger than `image` (which was
+   * shrunk while decoding, as report thumbnails are); default 1.
+   */
+  detScale?: number;
   /** A classification record's top-5, listed at the top-left. */
   classes?: readonly { class: number; name: string; confidence: number }[];
   /**
@@ -62,7 +67,7 @@ export async function annotateImage(image: RgbImage, dets: readonly DrawableDete
       ? Buffer.from(image.data)
       : await rawInput(image.data, image.width, image.height).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
   const tiles = opts.labels !== false && opts.tiles && !dets.some((d) => d.segments || d.rle || d.obb) ? opts.tiles : null;
-  const plan = planOverlay(dets, { width: size.width, height: size.height, scale: size.scale, labels: opts.labels === false ? false : tiles ? 'painted' : 'svg', classes: opts.classes });
+  const plan = planOverlay(dets, { width: size.width, height: size.height, scale: size.scale * (opts.detScale ?? 1), labels: opts.labels === false ? false : tiles ? 'painted' : 'svg', classes: opts.classes });
   for (const stroke of plan.strokes) paintStroke(pixels, size.width, size.height, stroke);
   if (tiles) await tiles.paint(pixels, size.width, size.height, plan.labels, plan.lineWidth);
   let img = rawInput(pixels, size.width, size.height);
