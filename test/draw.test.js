@@ -86,9 +86,6 @@ test('fitMaxSide', () => {
   assert.deepEqual(fitMaxSide(640, 480, 1000), { width: 640, height: 480, scale: 1 });
   assert.deepEqual(fitMaxSide(640, 480, null), { width: 640, height: 480, scale: 1 });
 });
-  assert.deepEqual(d.keypoints, { x: [5], y: [40], visible: [0.9] });
-  assert.deepEqual(d.segments, { x: [0.5, 1, 1.5], y: [8, 10, 12] });
-});
 
 test('overlay: masks, rotated boxes, COCO skeleton; low-confidence keypoints and limbs left out; data escaped', () => {
   const kx = [];
