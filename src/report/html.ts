@@ -69,6 +69,7 @@ function header(v: ReportView): string {
   if (s) {
     const m = s.model;
     rows.push(['model', `${esc(basename(m.path))} <span class="muted">(${esc(m.task ?? 'detect')}, ${esc(m.layout)}, ${m.imgsz[0]}×${m.imgsz[1]}, ${m.classes} classes, ${esc(m.dtype)}${m.sha256 ? `, sha256 ${esc(m.sha256.slice(0, 12))}` : ''})</span>`]);
+    if (s.inputs) rows.push(['inputs', s.inputs.map((i) => `<code>${esc(i)}</code>`).join(', ')]);
     rows.push(['device', `${esc(s.device.used)} <span class="muted">(${esc(s.device.provider)}; ${s.parallelism.workers}×${s.parallelism.threads} threads, batch ${s.parallelism.batch})</span>`]);
     rows.push(['started', `${esc(s.started_at)} <span class="muted">→ ${esc(s.ended_at)}</span>`]);
     rows.push(['wall time', `${s.wall_s.toFixed(1)} s <span class="muted">(start-up ${s.startup_s.toFixed(1)} s)</span>`]);
