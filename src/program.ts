@@ -211,6 +211,9 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
 Examples:
   $ yolo-serve batch ./images --model yolo11n.onnx --out results.jsonl --summary summary.json
   $ yolo-serve inspect yolo11n.onnx
+  $ yolo-serve eval results.jsonl --labels labels/ --fail-under mAP50=0.55
+  $ yolo-serve diff yesterday.jsonl today.jsonl --fail-if 'changed-images>0.05'
+  $ yolo-serve export results.jsonl --to coco --out detections.json
 
 Run 'yolo-serve help <command>' for a command's options.`,
   );
