@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { parseImgsz } from '../config.js';
 import { InferenceError, InferencePool } from '../inference/pool.js';
-import type { DeviceKind } from '../inference/protocol.js';
+import { DEVICE_KINDS, type DeviceKind } from '../inference/devices.js';
 import { defaultProbe, planDevices, unavailableReason } from '../inference/providers.js';
 import { toolVersions, type Versions } from '../metrics/versions.js';
 import { sha256File } from '../model/digest.js';
@@ -73,7 +73,6 @@ const LAYOUT_DESCRIPTIONS: Record<OutputLayout, string> = {
   'xyxy-score-class': '[B, K, 6]: x1, y1, x2, y2, score, class (end-to-end YOLOv10/YOLO26, nms=True); no NMS',
 };
 
-const DEVICES: readonly DeviceKind[] = ['cpu', 'cuda', 'tensorrt', 'webgpu'];
 
 export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<InspectReport> {
   const header = await readOnnxFile(path);
@@ -200,7 +199,7 @@ async function providerReport(): Promise<InspectReport['providers']> {
     // without the list, the file checks alone still say what can work
   }
   const probe = defaultProbe();
-  return DEVICES.map((device) => {
+  return DEVICE_KINDS.map((device) => {
     const reason = unavailableReason(device, probe);
     return { device, bundled: bundled.get(device) ?? null, usable: reason === null, reason };
   });
