@@ -118,10 +118,10 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
   report.imgsz_source = imgszSource(model, opts.imgsz);
   report.stride = model.stride;
   report.task = model.task;
-  setTaskFields(report, model.taskLayout);
   report.end2end = model.end2end;
   report.batch = { dynamic: model.dynamicBatch, dim: model.inputShape[0] ?? null };
   report.spatial = { dynamic: model.dynamicSpatial, dims: [model.inputShape[2] ?? null, model.inputShape[3] ?? null] };
+  setTaskFields(report, model.taskLayout);
 
   if (opts.probe ?? true) {
     report.probe = await probe(model);
@@ -139,6 +139,10 @@ function setTaskFields(report: InspectReport, spec: TaskLayout): void {
   for (const o of report.outputs) o.role = roles.get(o.name) ?? 'ignored';
   report.kpt_shape = spec.kptShape;
   report.mask_size = spec.maskSize;
+  if (report.layout && spec.extra > 0) {
+    const what = spec.task === 'segment' ? 'mask coefficients' : spec.task === 'pose' ? 'keypoint values' : 'extra values';
+    report.layout.description = `${LAYOUT_DESCRIPTIONS[report.layout.name]}; + ${spec.extra} ${what} per detection`;
+  }
 }
 
 function layoutSource(m: ResolvedModel): 'metadata' | 'output shape' {
