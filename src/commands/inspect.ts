@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { parseImgsz } from '../config.js';
 import { InferenceError, InferencePool } from '../inference/pool.js';
-import type { DeviceKind } from '../inference/protocol.js';
+import { DEVICE_KINDS, type DeviceKind } from '../inference/devices.js';
 import { defaultProbe, planDevices, unavailableReason } from '../inference/providers.js';
 import { toolVersions, type Versions } from '../metrics/versions.js';
 import { sha256File } from '../model/digest.js';
@@ -73,7 +73,6 @@ const LAYOUT_DESCRIPTIONS: Record<OutputLayout, string> = {
   'xyxy-score-class': '[B, K, 6]: x1, y1, x2, y2, score, class (end-to-end YOLOv10/YOLO26, nms=True); no NMS',
 };
 
-const DEVICES: readonly DeviceKind[] = ['cpu', 'cuda', 'tensorrt', 'webgpu'];
 
 export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<InspectReport> {
   const header = await readOnnxFile(path);
@@ -119,10 +118,10 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
   report.imgsz_source = imgszSource(model, opts.imgsz);
   report.stride = model.stride;
   report.task = model.task;
-  setTaskFields(report, model.taskLayout);
   report.end2end = model.end2end;
   report.batch = { dynamic: model.dynamicBatch, dim: model.inputShape[0] ?? null };
   report.spatial = { dynamic: model.dynamicSpatial, dims: [model.inputShape[2] ?? null, model.inputShape[3] ?? null] };
+  setTaskFields(report, model.taskLayout);
 
   if (opts.probe ?? true) {
     report.probe = await probe(model);
@@ -140,6 +139,10 @@ function setTaskFields(report: InspectReport, spec: TaskLayout): void {
   for (const o of report.outputs) o.role = roles.get(o.name) ?? 'ignored';
   report.kpt_shape = spec.kptShape;
   report.mask_size = spec.maskSize;
+  if (report.layout && spec.extra > 0) {
+    const what = spec.task === 'segment' ? 'mask coefficients' : spec.task === 'pose' ? 'keypoint values' : 'extra values';
+    report.layout.description = `${LAYOUT_DESCRIPTIONS[report.layout.name]}; + ${spec.extra} ${what} per detection`;
+  }
 }
 
 function layoutSource(m: ResolvedModel): 'metadata' | 'output shape' {
@@ -200,7 +203,7 @@ async function providerReport(): Promise<InspectReport['providers']> {
     // without the list, the file checks alone still say what can work
   }
   const probe = defaultProbe();
-  return DEVICES.map((device) => {
+  return DEVICE_KINDS.map((device) => {
     const reason = unavailableReason(device, probe);
     return { device, bundled: bundled.get(device) ?? null, usable: reason === null, reason };
   });
