@@ -28,6 +28,8 @@ export interface RunConfig {
   post: PostprocessOptions;
   /** Images with more pixels than this are rejected before decoding (TOO_LARGE). */
   maxPixels: number;
+  /** --fast-decode: big JPEGs decoded at about network size with shrink-on-load (not parity-exact). */
+  fastDecode: boolean;
 
   out: string;
   format: OutputFormat;

@@ -12,6 +12,7 @@ import type { ResultCounts } from './metrics/counts.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
 import { decodeImage } from './preprocess/decode.js';
+import { fastDecodeFor } from './preprocess/fast-decode.js';
 import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
 import { BatchAssembler, type Batch } from './pipeline/batch-assembler.js';
@@ -24,6 +25,8 @@ export interface PipelineOptions {
   batch: number;
   decodeConcurrency: number;
   maxPixels: number;
+  /** Decode big JPEGs reduced to their letterboxed size (preprocess/fast-decode.ts); not with keepImages. */
+  fastDecode?: boolean;
   metrics?: StageRecorder;
   /** Aborting stops new decodes; in-flight images still finish and are written. */
   signal?: AbortSignal;
@@ -151,6 +154,9 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     );
   }
 
+  // Kept images are drawn on at full size, so they are never decoded reduced.
+  const reduceJpeg = opts.fastDecode && !opts.keepImages ? fastDecodeFor(netW, netH) : null;
+
   async function prepare(seq: number, job: ImageJob): Promise<void> {
     const startedAt = performance.now();
     try {
@@ -158,7 +164,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         writer.put(seq, errorResult(job, job.error), startedAt);
         return;
       }
-      const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels });
+      const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels, reduceJpeg });
       const decodedAt = performance.now();
       metrics.record('read_decode', decodedAt - startedAt);
       if (outcome.fatal) {
@@ -170,11 +176,13 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         return;
       }
       const { image } = decoded;
-      const geometry = letterboxGeometry(image.width, image.height, netW, netH);
+      // A reduced decode keeps the full size's geometry, so boxes map back to original pixels.
+      const size = decoded.reducedFrom ?? image;
+      const geometry = letterboxGeometry(size.width, size.height, netW, netH);
       letterboxInto(image, geometry, batches.place());
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
-      batches.commit({ seq, job, width: image.width, height: image.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt });
+      batches.commit({ seq, job, width: size.width, height: size.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt });
     } finally {
       preparing--;
       pump();

@@ -110,6 +110,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
+        fastDecode: cfg.fastDecode,
         metrics: report.metrics,
         onResult: (r) => report.onResult(r),
         signal,

@@ -181,8 +181,9 @@ function resizeTables(srcW: number, srcH: number, newW: number, newH: number): R
 }
 
 function checkArgs(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offset: number): void {
-  if (img.width !== g.srcW || img.height !== g.srcH) {
-    throw new RangeError(`letterboxInto: image is ${img.width}x${img.height} but geometry expects ${g.srcW}x${g.srcH}`);
+  // An image already resized to newW×newH (--fast-decode) is placed as it is.
+  if ((img.width !== g.srcW || img.height !== g.srcH) && (img.width !== g.newW || img.height !== g.newH)) {
+    throw new RangeError(`letterboxInto: image is ${img.width}x${img.height} but geometry expects ${g.srcW}x${g.srcH} (or ${g.newW}x${g.newH} already resized)`);
   }
   if (img.data.length < img.width * img.height * 3) {
     throw new RangeError(`letterboxInto: image data has ${img.data.length} bytes, need ${img.width * img.height * 3}`);
@@ -198,6 +199,7 @@ function checkArgs(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offse
 /**
  * Write one image's network input (planar RGB, CHW, float32 in [0,1]) into `out` at `offset`:
  * resized to newW×newH like cv2.resize INTER_LINEAR, placed at (padLeft, padTop), rest 114/255.
+ * An image that is already newW×newH (decoded reduced by --fast-decode) is placed unresized.
  */
 export function letterboxInto(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offset = 0): void {
   checkArgs(img, g, out, offset);
