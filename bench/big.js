@@ -112,7 +112,7 @@ export async function measureBig({ big, model, netSize, seconds, work, log }) {
     ['yolo-serve images/s', fmt(serve.exact.ips), fmt(serve.fast.ips), `${fmt(serve.fast.ips / serve.exact.ips, 2)}×`],
     ['yolo-serve CPU ms/image', fmt(serve.exact.cpuMsPerImage), fmt(serve.fast.cpuMsPerImage), `${fmt(serve.exact.cpuMsPerImage / serve.fast.cpuMsPerImage, 1)}×`],
     ['boxes', String(exactBoxes), String(fastBoxes), `${matched} of the exact path's matched (IoU ≥ 0.5, same class)`],
-    ['mAP50 vs coco128 labels', fmt(apExact, 3), fmt(apFast, 3), fmt(apFast - apExact, 3)],
+    ['mAP50 vs coco128 labels', fmt(apExact, 3), fmt(apFast, 3), `${apFast >= apExact ? '+' : ''}${fmt(apFast - apExact, 3)}`],
   ];
   const text =
     `### --fast-decode on ${big.length} coco128 images upscaled to ~12 MP (${big[0]?.width}×${big[0]?.height} and similar), ${path.basename(model)}\n\n` +
