@@ -89,7 +89,7 @@ test('InferencePool.timeBatch runs blank batches on the worker and reports each 
   const model = path.join(tmp, 'dynamic.onnx');
   writeModel(model, { ...colourShiftDetector(), batch: 'batch', metadata: ultralyticsMetadata({ imgsz: [64, 64], names: ['a', 'b', 'c'] }) });
   const pool = await InferencePool.start(
-    { modelPath: model, intraOpThreads: 1, inputName: 'images', inputType: 'float32', outputName: 'output0', outputType: 'float32', imgsz: [64, 64] },
+    { modelPath: model, intraOpThreads: 1, inputName: 'images', inputType: 'float32', outputNames: ['output0'], outputType: 'float32', imgsz: [64, 64] },
     ['cpu'],
     1,
   );

@@ -16,11 +16,15 @@ import { expandInputs } from '../inputs/expand.js';
 import { describeShard, selectShard } from '../inputs/shard.js';
 import { shardRoot } from '../inputs/shard-root.js';
 import { resolveModel } from '../model/resolve.js';
-import { settleLayout } from '../model/settle-layout.js';
+import { settleTask } from '../model/settle-layout.js';
+import { taskNamed } from '../tasks/registry.js';
 import { RunReport } from '../metrics/report.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
 import { runPipeline } from '../pipeline.js';
+import { prepareVisualOutputs } from '../annotate/index.js';
+import { writeReport } from '../report/index.js';
+import { describeReport } from './report.js';
 import { describeResume, planResume } from '../reliability/resume.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
 import { RunGuard } from '../reliability/run-guard.js';
@@ -53,6 +57,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
+  const saver = await prepareVisualOutputs(cfg, process.cwd());
   // Resume plans over this shard's own jobs: what an earlier run of it already wrote is skipped.
   const resume = await planResume(cfg, jobs);
   const resumeNote = describeResume(cfg, resume, jobs.length);
@@ -79,7 +84,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const firstDevice = plan.candidates[0] ?? 'cpu';
   const modelBytes = (await stat(model.path)).size;
   const planFor = (device: DeviceKind) => planParallelism({ device, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch, modelBytes });
-  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz });
+  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputNames: model.taskLayout.outputs.map((o) => o.name), outputType: model.outputType, imgsz: model.imgsz });
   let par = planFor(firstDevice);
   let pool = await InferencePool.start(init(par.threads), plan.candidates, par.workers);
   // A GPU plan (one session, one thread) is a poor CPU plan: when auto fell back to another
@@ -106,10 +111,11 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason.replace(/ \(.*\)$/, '')}`).join('; ');
       say(`device: cpu (${why})`);
     }
-    const layout = settleLayout(model, pool.probeDims);
-    pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
+    const spec = settleTask(model, pool.probeDims);
+    const layout = spec.layout;
+    pool.configure({ type: 'configure', spec, names: model.names, post: cfg.post });
 
-    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume }));
+    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume, taskColumns: taskNamed(model.task)!.csvColumns }));
     report.startProgress(resume.jobs.length);
     const outcome = await guard.drive(sink, resume.jobs.length, (signal) =>
       runPipeline(resume.jobs, pool, sink, {
@@ -120,9 +126,13 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         fastDecode: cfg.fastDecode,
         metrics: report.metrics,
         onResult: (r) => report.onResult(r),
+        onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
+        keepImages: saver !== null,
         signal,
       }),
     );
+    // Images still being drawn belong to this run: its wall time and the report include them.
+    await saver?.flush();
     // The bar must be gone before the guard explains why the run stopped.
     report.stopProgress();
     if (cfg.verbose) {
@@ -130,7 +140,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       say(`inference: ${outcome.batches} runs; images per run: ${sizes || 'none'}`);
     }
     const result = guard.finish(outcome, resume.skippedFailed);
-    const { exitCode } = await report.finish({
+    const finished = await report.finish({
       exitCode: result.exitCode,
       outcome,
       // Every shard sees the same non-image files; only shard 0 counts them so merged summaries add up.
@@ -142,6 +152,20 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       interrupted: result.interrupted,
       stopReason: result.stop ? describeStop(result.stop) : null,
     });
+    let { exitCode } = finished;
+    const saved = saver?.describe();
+    // Files that could not be written are worth a line even under --quiet.
+    if (saved && saver!.failures > 0) io.stderr.write(`yolo-serve: ${saved}\n`);
+    else if (saved) say(saved);
+    if (cfg.reportPath !== null) {
+      // Like the summary: a report that could not be written turns a clean exit into 1.
+      try {
+        say(describeReport(cfg.reportPath, await writeReport({ results: [cfg.out], summary: finished.summary, summarySources: [], html: cfg.reportPath })));
+      } catch (err) {
+        io.stderr.write(`yolo-serve: error: cannot write report ${cfg.reportPath}: ${(err as Error).message}\n`);
+        exitCode = Math.max(exitCode, 1);
+      }
+    }
     return { ...result, exitCode };
   } finally {
     report.stopProgress();
