@@ -13,7 +13,7 @@ import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
 import { decodeImage } from './preprocess/decode.js';
 import { fastDecodeFor } from './preprocess/fast-decode.js';
-import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
+import { letterboxGeometry, letterboxInto, padKey } from './preprocess/letterbox.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
 import { BatchAssembler, type Batch } from './pipeline/batch-assembler.js';
 import { OrderedWriter } from './pipeline/ordered-writer.js';
@@ -123,7 +123,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     }
   }
 
-  function dispatch({ buffer, items }: Batch<Prepared>): void {
+  function dispatch({ buffer, items, padKeys }: Batch<Prepared>): void {
     const now = performance.now();
     for (const p of items) metrics.record('queue_wait', now - p.readyAt);
     outcome.batches++;
@@ -131,7 +131,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     pool.run(items.length, buffer, items.map((p) => p.geometry)).then(
       (res) => {
         // The transferred buffer comes back with the result: keep it for a later batch.
-        batches.recycle(res.input);
+        batches.recycle(res.input, padKeys);
         metrics.record('inference_batch', res.inferMs);
         for (let i = 0; i < items.length; i++) {
           const p = items[i]!;
@@ -179,10 +179,12 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
       // A reduced decode keeps the full size's geometry, so boxes map back to original pixels.
       const size = decoded.reducedFrom ?? image;
       const geometry = letterboxGeometry(size.width, size.height, netW, netH);
-      letterboxInto(image, geometry, batches.place());
+      const { view, previousPad } = batches.placeWithPad();
+      const pad = padKey(geometry);
+      letterboxInto(image, geometry, view, 0, previousPad === pad);
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
-      batches.commit({ seq, job, width: size.width, height: size.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt });
+      batches.commit({ seq, job, width: size.width, height: size.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt }, pad);
     } finally {
       preparing--;
       pump();

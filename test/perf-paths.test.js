@@ -124,3 +124,87 @@ test('extractCandidates finds exactly the anchors a plain loop finds, whatever t
     assert.ok(got.every((c) => c.score > c32), `n=${n}: every candidate is above the threshold`);
   }
 });
+
+test('letterboxInto with padded=true over a place holding the same geometry equals a fresh letterbox', () => {
+  const make = (w, h, seed) => ({ data: noise(w * h * 3, seed), width: w, height: h });
+  const [a, b] = [make(40, 30, 1), make(40, 30, 2)];
+  const g = letterboxGeometry(40, 30, 32, 32);
+  const reused = new Float32Array(3 * 32 * 32);
+  letterboxInto(a, g, reused);
+  letterboxInto(b, g, reused, 0, true);
+  const fresh = new Float32Array(3 * 32 * 32);
+  letterboxInto(b, g, fresh);
+  assertSameTensor(reused, fresh, 'reused place');
+});
+
+test('BatchAssembler hands back the pad key a place held, and forgets it for a place written but not committed', async () => {
+  const { BatchAssembler } = await import('../dist/pipeline/batch-assembler.js');
+  const asm = new BatchAssembler(2, 4);
+  assert.equal(asm.placeWithPad().previousPad, null);
+  asm.commit('i0', 'k0');
+  assert.equal(asm.placeWithPad().previousPad, null);
+  asm.commit('i1', 'k1');
+  const batch = asm.take(false);
+  assert.deepEqual(batch.padKeys, ['k0', 'k1']);
+  asm.recycle(batch.buffer, batch.padKeys);
+  const first = asm.placeWithPad();
+  assert.equal(first.previousPad, 'k0');
+  // Not committed (say the write threw): the place's padding is unknown from now on.
+  const again = asm.placeWithPad();
+  assert.equal(again.previousPad, null);
+  asm.commit('j0', 'k2');
+  assert.equal(asm.placeWithPad().previousPad, 'k1');
+  // A buffer recycled without keys knows nothing.
+  const b2 = new BatchAssembler(1, 4);
+  b2.recycle(new ArrayBuffer(16));
+  assert.equal(b2.placeWithPad().previousPad, null);
+});
+
+test('pipeline: images of alternating geometries through reused batch buffers see exactly their own padding', async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const sharp = (await import('sharp')).default;
+  const { InferencePool } = await import('../dist/inference/pool.js');
+  const { runPipeline } = await import('../dist/pipeline.js');
+  const { letterboxToTensor } = await import('../dist/preprocess/letterbox.js');
+  const { colourShiftDetector, ultralyticsMetadata, writeModel } = await import('./helpers/onnx-builder.js');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yolo-serve-padreuse-'));
+  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const model = path.join(tmp, 'm.onnx');
+  writeModel(model, { ...colourShiftDetector(), metadata: ultralyticsMetadata({ imgsz: [64, 64], names: ['a', 'b', 'c'] }) });
+  // Landscape (pads above/below), portrait (pads left/right), square (none), in a rotation that
+  // makes each buffer place see a different geometry than last time as well as the same one.
+  const sizes = [[64, 48], [48, 64], [64, 64], [64, 48], [64, 48], [48, 64]];
+  const files = [];
+  for (let i = 0; i < 24; i++) {
+    const [w, h] = sizes[i % sizes.length];
+    const file = path.join(tmp, `i${String(i).padStart(2, '0')}.png`);
+    await sharp({ create: { width: w, height: h, channels: 3, background: { r: 60 + ((i * 37) % 190), g: 200 - i * 5, b: (i * 53) % 256 } } }).png().toFile(file);
+    files.push(file);
+  }
+  const pool = await InferencePool.start(
+    { modelPath: model, intraOpThreads: 1, inputName: 'images', inputType: 'float32', outputNames: ['output0'], outputType: 'float32', imgsz: [64, 64] },
+    ['cpu'],
+    1,
+  );
+  const written = [];
+  try {
+    // As test/batching.test.js configures its pool for the same model.
+    pool.configure({ type: 'configure', spec: { task: 'detect', layout: 'xywh-classes', numClasses: 3, pending: false, outputs: [{ name: 'output0', role: 'detections' }], extra: 0, kptShape: null, maskSize: null }, names: ['a', 'b', 'c'], post: { conf: 0.25, iou: 0.7, maxDet: 300, classes: null, agnostic: false } });
+    const sink = { format: 'jsonl', async write(r) { written.push(r); }, async close() {} };
+    await runPipeline(files.map((p, index) => ({ index, path: p })), pool, sink, { imgsz: [64, 64], batch: 1, decodeConcurrency: 3, maxPixels: 0 });
+  } finally {
+    await pool.close();
+  }
+  assert.equal(written.length, files.length);
+  for (const r of written) {
+    const { data, info } = await sharp(files[r.index]).raw().toBuffer({ resolveWithObject: true });
+    const { tensor, geometry } = letterboxToTensor({ data, width: info.width, height: info.height }, 64, 64);
+    const mean = tensor.reduce((a, v) => a + v, 0) / tensor.length;
+    const cxOriginal = 10 + 40 * mean - geometry.padLeft; // gain 1 for every size here
+    assert.equal(r.detections.length, 1, r.path);
+    const box = r.detections[0].box;
+    assert.ok(Math.abs((box.x1 + box.x2) / 2 - cxOriginal) < 0.03, `${path.basename(r.path)}: centre ${(box.x1 + box.x2) / 2}, want ${cxOriginal.toFixed(3)}`);
+  }
+});

@@ -201,14 +201,16 @@ function checkArgs(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offse
  * resized to newW×newH like cv2.resize INTER_LINEAR, placed at (padLeft, padTop), rest 114/255.
  * An image that is already newW×newH (decoded reduced by --fast-decode) is placed unresized.
  */
-export function letterboxInto(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offset = 0): void {
+export function letterboxInto(img: RgbImage, g: LetterboxGeometry, out: Float32Array, offset = 0, padded = false): void {
   checkArgs(img, g, out, offset);
   const { dstW, dstH, newW, newH, padLeft, padTop } = g;
   const plane = dstW * dstH;
   const pad = U8_TO_UNIT[PAD_VALUE]!;
 
-  // Padding: full rows above and below, strips left and right of the image rows.
-  for (let c = 0, base = offset; c < 3; c++, base += plane) {
+  // Padding: full rows above and below, strips left and right of the image rows. `padded`: the
+  // caller knows `out` already holds this geometry's padding (a reused batch place whose
+  // previous image had the same padKey), which saves a quarter of the writes for a 4:3 image.
+  for (let c = 0, base = offset; c < 3 && !padded; c++, base += plane) {
     out.fill(pad, base, base + padTop * dstW);
     out.fill(pad, base + (padTop + newH) * dstW, base + plane);
     if (padLeft > 0 || padLeft + newW < dstW) {
@@ -226,6 +228,14 @@ export function letterboxInto(img: RgbImage, g: LetterboxGeometry, out: Float32A
   } else {
     resizeLinearPlanar(img, resizeTables(img.width, img.height, newW, newH), newW, newH, out, start, plane, dstW);
   }
+}
+
+/**
+ * Names the padding letterboxInto writes for `g`: two geometries with the same key leave the
+ * same pixels outside the image, and their images cover the same place.
+ */
+export function padKey(g: LetterboxGeometry): string {
+  return `${g.dstW}x${g.dstH}:${g.newW}x${g.newH}+${g.padLeft}+${g.padTop}`;
 }
 
 /** Whether 32-bit words read from a byte buffer hold its bytes lowest first (every platform Node runs on today). */
