@@ -34,6 +34,9 @@ export interface RunConfig {
   out: string;
   format: OutputFormat;
   summaryPath: string | null;
+  /** `--save-txt DIR`: also write YOLO txt labels per image (Ultralytics save_txt); `--save-conf` appends confidences. */
+  saveTxt: string | null;
+  saveConf: boolean;
 
   /** --save-annotated DIR: each image drawn with its detections, mirroring the input layout; null: off. */
   annotateDir: string | null;

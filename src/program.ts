@@ -7,6 +7,9 @@ import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFor
 import { inspectCommand } from './commands/inspect.js';
 import { registerMergeCommand } from './commands/merge.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerDiffCommand } from './commands/diff.js';
+import { registerExportCommand } from './commands/export.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
@@ -55,6 +58,8 @@ interface BatchFlags {
   annotateQuality: string;
   annotateMaxSide?: string;
   report?: string;
+  saveTxt?: string;
+  saveConf?: boolean;
   progress: boolean;
   progressInterval: string;
   verbose?: boolean;
@@ -66,6 +71,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
   if (!modelPath) throw new UsageError('no model given: pass --model PATH or set YOLO_SERVE_MODEL');
   if (!f.out) throw new UsageError('no output given: pass --out FILE (.jsonl or .csv), or --out - for stdout');
   const format = f.format ? parseFormat(f.format) : f.out === '-' ? 'jsonl' : formatFromPath(f.out);
+  if (f.saveConf && !f.saveTxt) throw new UsageError('--save-conf needs --save-txt DIR');
   if (!format) throw new UsageError(`cannot tell the output format from '${f.out}': use a .jsonl or .csv name, or --format`);
   const shardCount = f.shardCount !== undefined ? parseNumber('--shard-count', f.shardCount, { min: 1, integer: true }) : null;
   return {
@@ -99,6 +105,8 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
     annotateQuality: parseNumber('--annotate-quality', f.annotateQuality, { min: 1, max: 100, integer: true }),
     annotateMaxSide: f.annotateMaxSide !== undefined ? parseNumber('--annotate-max-side', f.annotateMaxSide, { min: 16, integer: true }) : null,
     reportPath: f.report ?? null,
+    saveTxt: f.saveTxt ?? null,
+    saveConf: Boolean(f.saveConf),
     resume: Boolean(f.resume),
     retryFailed: Boolean(f.retryFailed),
     overwrite: Boolean(f.overwrite),
@@ -156,6 +164,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--annotate-quality <n>', 'JPEG quality of annotated images (1-100)', String(DEFAULTS.annotateQuality))
     .option('--annotate-max-side <px>', 'downscale annotated images so their longest side is at most PX')
     .option('--report <file>', 'write an HTML run report (as yolo-serve report) at the end of the run')
+    .option('--save-txt <dir>', 'also write YOLO txt labels, <dir>/<image stem>.txt (Ultralytics save_txt)')
+    .option('--save-conf', 'with --save-txt, append each detection\'s confidence (Ultralytics save_conf)')
     .option('--no-progress', 'no progress bar or status lines')
     .option('--progress-interval <sec>', 'seconds between status lines when stderr is not a terminal', String(DEFAULTS.progressIntervalSec))
     .option('-q, --quiet', 'print only errors and the final summary')
@@ -184,6 +194,9 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
   program.addCommand(inspectCommand(onExit));
   registerMergeCommand(program, onExit);
   registerReportCommand(program, onExit);
+  registerEvalCommand(program, onExit);
+  registerDiffCommand(program, onExit);
+  registerExportCommand(program, onExit);
   program.addHelpText(
     'after',
     `

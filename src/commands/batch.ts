@@ -21,13 +21,14 @@ import { taskNamed } from '../tasks/registry.js';
 import { RunReport } from '../metrics/report.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
+import type { LabelWriter } from '../exports/yolo-txt.js';
 import { runPipeline } from '../pipeline.js';
 import { prepareVisualOutputs } from '../annotate/index.js';
 import { writeReport } from '../report/index.js';
 import { describeReport } from './report.js';
 import { describeResume, planResume } from '../reliability/resume.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
-import { RunGuard } from '../reliability/run-guard.js';
+import { EXIT_RUN_FAILED, RunGuard } from '../reliability/run-guard.js';
 import type { SignalProcess } from '../reliability/signals.js';
 
 export const EXIT_OK = 0;
@@ -62,6 +63,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const resume = await planResume(cfg, jobs);
   const resumeNote = describeResume(cfg, resume, jobs.length);
   if (resumeNote) say(resumeNote);
+  const labels = cfg.saveTxt ? await openLabelWriter(cfg.saveTxt, cfg.saveConf) : null;
 
   const plan = planDevices(cfg.device);
   if (plan.candidates.length === 0) {
@@ -125,7 +127,10 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         maxPixels: cfg.maxPixels,
         fastDecode: cfg.fastDecode,
         metrics: report.metrics,
-        onResult: (r) => report.onResult(r),
+        onResult: (r) => {
+          report.onResult(r);
+          labels?.write(r);
+        },
         onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
         keepImages: saver !== null,
         signal,
@@ -140,6 +145,13 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       say(`inference: ${outcome.batches} runs; images per run: ${sizes || 'none'}`);
     }
     const result = guard.finish(outcome, resume.skippedFailed);
+    const labelError = await labels?.close();
+    if (labelError) {
+      io.stderr.write(`yolo-serve: error: ${labelError.message}\n`);
+      if (result.exitCode < EXIT_RUN_FAILED) result.exitCode = EXIT_RUN_FAILED;
+    } else if (labels?.duplicates) {
+      say(`warning: --save-txt: ${labels.duplicates} images share a file name stem with another image; the later one's labels were kept`);
+    }
     const finished = await report.finish({
       exitCode: result.exitCode,
       outcome,
@@ -176,6 +188,14 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
 
 function describeStop(stop: StopReason): string {
   return stop.kind === 'signal' ? `interrupted by ${stop.signal}` : stop.message;
+}
+
+/** `--save-txt DIR`: created before any work starts, so a bad folder costs nothing. */
+async function openLabelWriter(dir: string, withConf: boolean): Promise<LabelWriter> {
+  const { LabelWriter } = await import('../exports/yolo-txt.js');
+  return LabelWriter.open(dir, withConf).catch((err: Error) => {
+    throw new UsageError(`--save-txt ${dir}: ${err.message}`);
+  });
 }
 
 /** The output must be writable and must not clobber earlier results by accident. */
