@@ -11,7 +11,7 @@ import type { InferencePool } from './inference/pool.js';
 import type { ResultCounts } from './metrics/counts.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
-import { decodeImage } from './preprocess/decode.js';
+import { decodeImage, type DecodeOptions } from './preprocess/decode.js';
 import { fastDecodeFor } from './preprocess/fast-decode.js';
 import { letterboxGeometry, letterboxInto, padKey } from './preprocess/letterbox.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
@@ -27,6 +27,8 @@ export interface PipelineOptions {
   maxPixels: number;
   /** Decode big JPEGs reduced to their letterboxed size (preprocess/fast-decode.ts); not with keepImages. */
   fastDecode?: boolean;
+  /** Decode settings (file-size limit, vector images, the run's memory budget); default: maxPixels only. */
+  decode?: DecodeOptions;
   metrics?: StageRecorder;
   /** Aborting stops new decodes; in-flight images still finish and are written. */
   signal?: AbortSignal;
@@ -164,7 +166,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         writer.put(seq, errorResult(job, job.error), startedAt);
         return;
       }
-      const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels, reduceJpeg });
+      const decoded = await decodeImage(job.path, { ...(opts.decode ?? { maxPixels: opts.maxPixels }), reduceJpeg });
       const decodedAt = performance.now();
       metrics.record('read_decode', decodedAt - startedAt);
       if (outcome.fatal) {
