@@ -32,6 +32,8 @@ export interface RunConfig {
   classNames: string[] | null;
   /** Images with more pixels than this are rejected before decoding (TOO_LARGE); also the decode memory budget (README "Memory budget"). */
   maxPixels: number;
+  /** --fast-decode: big JPEGs decoded at about network size with shrink-on-load (not parity-exact). */
+  fastDecode: boolean;
   /** Image files larger than this many bytes are rejected unread (TOO_LARGE). */
   maxFileBytes: number;
   /** Render SVG content instead of refusing it. */

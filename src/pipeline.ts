@@ -12,7 +12,8 @@ import type { ResultCounts } from './metrics/counts.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
 import { decodeImage, type DecodeOptions } from './preprocess/decode.js';
-import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
+import { fastDecodeFor } from './preprocess/fast-decode.js';
+import { letterboxGeometry, letterboxInto, padKey } from './preprocess/letterbox.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
 import { BatchAssembler, type Batch } from './pipeline/batch-assembler.js';
 import { OrderedWriter } from './pipeline/ordered-writer.js';
@@ -24,6 +25,8 @@ export interface PipelineOptions {
   batch: number;
   decodeConcurrency: number;
   maxPixels: number;
+  /** Decode big JPEGs reduced to their letterboxed size (preprocess/fast-decode.ts); not with keepImages. */
+  fastDecode?: boolean;
   /** Decode settings (file-size limit, vector images, the run's memory budget); default: maxPixels only. */
   decode?: DecodeOptions;
   metrics?: StageRecorder;
@@ -122,7 +125,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     }
   }
 
-  function dispatch({ buffer, items }: Batch<Prepared>): void {
+  function dispatch({ buffer, items, padKeys }: Batch<Prepared>): void {
     const now = performance.now();
     for (const p of items) metrics.record('queue_wait', now - p.readyAt);
     outcome.batches++;
@@ -130,7 +133,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     pool.run(items.length, buffer, items.map((p) => p.geometry)).then(
       (res) => {
         // The transferred buffer comes back with the result: keep it for a later batch.
-        batches.recycle(res.input);
+        batches.recycle(res.input, padKeys);
         metrics.record('inference_batch', res.inferMs);
         for (let i = 0; i < items.length; i++) {
           const p = items[i]!;
@@ -153,6 +156,9 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     );
   }
 
+  // Kept images are drawn on at full size, so they are never decoded reduced.
+  const reduceJpeg = opts.fastDecode && !opts.keepImages ? fastDecodeFor(netW, netH) : null;
+
   async function prepare(seq: number, job: ImageJob): Promise<void> {
     const startedAt = performance.now();
     try {
@@ -160,7 +166,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         writer.put(seq, errorResult(job, job.error), startedAt);
         return;
       }
-      const decoded = await decodeImage(job.path, opts.decode ?? { maxPixels: opts.maxPixels });
+      const decoded = await decodeImage(job.path, { ...(opts.decode ?? { maxPixels: opts.maxPixels }), reduceJpeg });
       const decodedAt = performance.now();
       metrics.record('read_decode', decodedAt - startedAt);
       if (outcome.fatal) {
@@ -172,11 +178,15 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         return;
       }
       const { image } = decoded;
-      const geometry = letterboxGeometry(image.width, image.height, netW, netH);
-      letterboxInto(image, geometry, batches.place());
+      // A reduced decode keeps the full size's geometry, so boxes map back to original pixels.
+      const size = decoded.reducedFrom ?? image;
+      const geometry = letterboxGeometry(size.width, size.height, netW, netH);
+      const { view, previousPad } = batches.placeWithPad();
+      const pad = padKey(geometry);
+      letterboxInto(image, geometry, view, 0, previousPad === pad);
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
-      batches.commit({ seq, job, width: image.width, height: image.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt });
+      batches.commit({ seq, job, width: size.width, height: size.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt }, pad);
     } finally {
       preparing--;
       pump();

@@ -159,6 +159,7 @@ describe('command line → RunConfig', () => {
       post: { conf: 0.25, iou: 0.7, maxDet: 300, classes: null, agnostic: false, retinaMasks: false, maskFormat: 'polygon' },
       classNames: null,
       maxPixels: DEFAULTS.maxPixels,
+      fastDecode: false,
       maxFileBytes: DEFAULTS.maxFileBytes,
       allowVector: false,
       annotateDir: null,
@@ -196,7 +197,7 @@ describe('command line → RunConfig', () => {
       '-m', 'm.onnx', '-o', 'r.txt', '--format', 'csv', '--names', 'n.yaml', '--imgsz', '480,640',
       '--device', 'cpu', '--batch', '8', '--workers', '2', '--threads', '3',
       '--conf', '0.4', '--iou', '0.5', '--max-det', '10', '--classes', '0,2', '--agnostic-nms',
-      '--no-recursive', '--path-column', 'file', '--max-pixels', '1000000', '--overwrite',
+      '--no-recursive', '--path-column', 'file', '--max-pixels', '1000000', '--fast-decode', '--overwrite',
       '--max-failures', '5', '--max-failure-rate', '0.1', '--shard', '1/4', '--summary', 's.json',
       '--no-progress', '--progress-interval', '2', '-q',
     ]);
@@ -208,7 +209,7 @@ describe('command line → RunConfig', () => {
     assert.deepEqual(cfg.imgsz, [480, 640]);
     assert.deepEqual([cfg.device, cfg.batch, cfg.workers, cfg.threads], ['cpu', 8, 2, 3]);
     assert.deepEqual(cfg.post, { conf: 0.4, iou: 0.5, maxDet: 10, classes: [0, 2], agnostic: true, retinaMasks: false, maskFormat: 'polygon' });
-    assert.deepEqual([cfg.recursive, cfg.pathColumn, cfg.maxPixels, cfg.overwrite], [false, 'file', 1000000, true]);
+    assert.deepEqual([cfg.recursive, cfg.pathColumn, cfg.maxPixels, cfg.fastDecode, cfg.overwrite], [false, 'file', 1000000, true, true]);
     assert.deepEqual([cfg.maxFailures, cfg.maxFailureRate, cfg.shard, cfg.summaryPath], [5, 0.1, { index: 1, count: 4, source: '--shard' }, 's.json']);
     assert.deepEqual([cfg.progress, cfg.progressIntervalSec, cfg.quiet], ['off', 2, true]);
   });

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import type { RunConfig } from '../config.js';
 import { UsageError, resolveClasses } from '../config.js';
 import { InferencePool } from '../inference/pool.js';
+import { calibrateBatch, candidatesFor, describeCalibration } from '../inference/batch-calibration.js';
 import { planParallelism } from '../inference/plan.js';
 import { planDevices } from '../inference/providers.js';
 import type { DeviceKind } from '../inference/protocol.js';
@@ -102,6 +103,12 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     pool.fallbacks.unshift(...first.fallbacks);
   }
   par = actual;
+  // --batch auto on a GPU: measure which batch size keeps it busiest (batch-calibration.ts).
+  if (pool.device !== 'cpu' && cfg.batch === 'auto' && model.dynamicBatch) {
+    const calibration = await calibrateBatch((b, runs) => pool.timeBatch(b, runs), { candidates: candidatesFor(model.imgsz[0], model.imgsz[1]) });
+    par = { ...par, batch: calibration.batch };
+    if (cfg.verbose) say(describeCalibration(calibration));
+  }
   // From here until the outputs are closed, SIGINT/SIGTERM and the error budget stop the run gracefully.
   const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr });
   try {
@@ -122,6 +129,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
+        fastDecode: cfg.fastDecode,
         decode: decodeOptions(cfg),
         metrics: report.metrics,
         onResult: (r) => {

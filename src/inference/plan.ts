@@ -31,7 +31,11 @@ export interface PlanInput {
 export const MAX_CPU_WORKERS = 8;
 /** `auto` keeps sessions × model size under this (each session holds its own weights). */
 export const SESSION_WEIGHTS_BUDGET = 1 << 30;
-/** Images per run on a GPU when the model has a dynamic batch dimension. */
+/**
+ * Images per run on a GPU when the model has a dynamic batch dimension, as planned before the
+ * session exists; with `--batch auto` commands/batch.ts then measures the batch size
+ * (batch-calibration.ts) and uses that instead.
+ */
 export const GPU_BATCH = 16;
 
 export function planParallelism(p: PlanInput): Parallelism {

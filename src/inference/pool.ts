@@ -4,7 +4,7 @@
 // queue builds up here.
 import { Worker } from 'node:worker_threads';
 import type { LetterboxGeometry } from '../types.js';
-import type { ConfigureMessage, DeviceKind, FromWorker, ReadyMessage, RunResultMessage, WorkerInit } from './protocol.js';
+import type { ConfigureMessage, DeviceKind, FromWorker, ReadyMessage, RunResultMessage, TimedMessage, WorkerInit } from './protocol.js';
 
 export class InferenceError extends Error {}
 
@@ -129,6 +129,35 @@ export class InferencePool {
     return new Promise<RunResultMessage>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ type: 'run', id, count, input, geometries }, [input]);
+    });
+  }
+
+  /**
+   * ms of each of `runs` session.run calls on `batch` blank images, on the first worker (the
+   * batch-calibration.ts timer). Call before any run: it waits behind whatever that worker holds.
+   */
+  timeBatch(batch: number, runs: number): Promise<number[]> {
+    const worker = this.slots[0]!.worker;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const onMessage = (msg: FromWorker) => {
+        if (msg.type !== 'timed' || msg.id !== id) return;
+        done();
+        const m = msg as TimedMessage;
+        if (m.ms) resolve(m.ms);
+        else reject(new InferenceError(m.error ?? 'timing failed'));
+      };
+      const onExit = (code: number) => {
+        done();
+        reject(new InferenceError(`inference worker exited while timing batch ${batch} (code ${code})`));
+      };
+      const done = () => {
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+      worker.postMessage({ type: 'time-batch', id, batch, runs });
     });
   }
 

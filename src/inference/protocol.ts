@@ -69,5 +69,21 @@ export interface RunResultMessage {
   postMs: number;
 }
 
-export type ToWorker = ConfigureMessage | RunMessage | { type: 'close' };
-export type FromWorker = ReadyMessage | InitFailedMessage | RunResultMessage;
+/** `--batch auto` on a GPU (batch-calibration.ts): time `runs` runs of `batch` blank images. */
+export interface TimeBatchMessage {
+  type: 'time-batch';
+  id: number;
+  batch: number;
+  runs: number;
+}
+
+export interface TimedMessage {
+  type: 'timed';
+  id: number;
+  /** ms of each run; absent when `error` is set. */
+  ms?: number[];
+  error?: string;
+}
+
+export type ToWorker = ConfigureMessage | RunMessage | TimeBatchMessage | { type: 'close' };
+export type FromWorker = ReadyMessage | InitFailedMessage | RunResultMessage | TimedMessage;

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../model/fp16.js';
 import { taskNamed } from '../tasks/registry.js';
 import type { TaskDefinition, TensorView } from '../tasks/types.js';
-import type { ConfigureMessage, DeviceKind, FromWorker, RunMessage, ToWorker, WorkerInit } from './protocol.js';
+import type { ConfigureMessage, DeviceKind, FromWorker, RunMessage, TimeBatchMessage, ToWorker, WorkerInit } from './protocol.js';
 import { sessionOptionsFor } from './providers.js';
 
 const init = workerData as WorkerInit;
@@ -112,6 +112,23 @@ async function handleRun(session: ort.InferenceSession, msg: RunMessage): Promis
   post({ type: 'result', id: msg.id, input: msg.input, detections, inferMs: t1 - t0, postMs: performance.now() - t1 }, [msg.input]);
 }
 
+/** `--batch auto` on a GPU: ms of each of `runs` runs on a blank batch (see batch-calibration.ts). */
+async function handleTimeBatch(session: ort.InferenceSession, msg: TimeBatchMessage): Promise<void> {
+  const [h, w] = init.imgsz;
+  try {
+    const blank = new Float32Array(msg.batch * 3 * h * w);
+    const ms: number[] = [];
+    for (let i = 0; i < msg.runs; i++) {
+      const t0 = performance.now();
+      await runOnce(session, blank, msg.batch);
+      ms.push(performance.now() - t0);
+    }
+    post({ type: 'timed', id: msg.id, ms });
+  } catch (err) {
+    post({ type: 'timed', id: msg.id, error: firstLine(err) });
+  }
+}
+
 async function main(): Promise<void> {
   const created = await createSession();
   if (!created) return;
@@ -122,6 +139,7 @@ async function main(): Promise<void> {
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'configure') decode = { msg, task: taskNamed(msg.spec.task)! };
     else if (msg.type === 'run') chain = chain.then(() => handleRun(session, msg));
+    else if (msg.type === 'time-batch') chain = chain.then(() => handleTimeBatch(session, msg));
     else if (msg.type === 'close') chain = chain.then(() => session.release()).then(() => port.close());
   });
 }

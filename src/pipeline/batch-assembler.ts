@@ -8,12 +8,17 @@ export interface Batch<T> {
   buffer: ArrayBuffer;
   /** The images placed so far, in the order they were committed. */
   items: T[];
+  /**
+   * For each place in `buffer`, the caller's key for the padding it holds (see `commit`), null
+   * when unknown. Hand it back with the buffer to `recycle` so the next image can skip re-padding.
+   */
+  padKeys: (string | null)[];
 }
 
 export class BatchAssembler<T> {
   private readonly full: Batch<T>[] = [];
   private forming: Batch<T> | null = null;
-  private readonly spare: ArrayBuffer[] = [];
+  private readonly spare: { buffer: ArrayBuffer; padKeys: (string | null)[] }[] = [];
 
   constructor(
     /** Most images per batch. */
@@ -29,14 +34,33 @@ export class BatchAssembler<T> {
    * then `commit` the image before placing another (both within one synchronous step).
    */
   place(): Float32Array {
-    this.forming ??= { buffer: this.spare.pop() ?? new ArrayBuffer(this.capacity * this.imageElems * 4), items: [] };
-    return new Float32Array(this.forming.buffer, this.forming.items.length * this.imageElems * 4, this.imageElems);
+    return this.placeWithPad().view;
   }
 
-  /** Records the image just written at `place()`; a batch that is now full is queued. */
-  commit(item: T): void {
+  /**
+   * `place`, plus the padding key the place holds from its previous image (null if unknown): a
+   * caller whose next image has the same key may leave the padding as it is.
+   */
+  placeWithPad(): { view: Float32Array; previousPad: string | null } {
+    if (!this.forming) {
+      const reused = this.spare.pop();
+      this.forming = { buffer: reused?.buffer ?? new ArrayBuffer(this.capacity * this.imageElems * 4), items: [], padKeys: reused?.padKeys ?? new Array<string | null>(this.capacity).fill(null) };
+    }
+    const at = this.forming.items.length;
+    const previousPad = this.forming.padKeys[at] ?? null;
+    // Unknown until committed: a write that fails half-way leaves the place in no known state.
+    this.forming.padKeys[at] = null;
+    return { view: new Float32Array(this.forming.buffer, at * this.imageElems * 4, this.imageElems), previousPad };
+  }
+
+  /**
+   * Records the image just written at `place()`; a batch that is now full is queued. `padKey`
+   * names the padding now in its place (the same key promises the same padded pixels).
+   */
+  commit(item: T, padKey: string | null = null): void {
     const b = this.forming;
     if (!b) throw new Error('BatchAssembler.commit without place()');
+    b.padKeys[b.items.length] = padKey;
     b.items.push(item);
     if (b.items.length === this.capacity) {
       this.full.push(b);
@@ -59,9 +83,11 @@ export class BatchAssembler<T> {
     return null;
   }
 
-  /** A buffer handed back by a worker, kept for a later batch. */
-  recycle(buffer: ArrayBuffer): void {
-    if (buffer.byteLength === this.capacity * this.imageElems * 4) this.spare.push(buffer);
+  /** A buffer handed back by a worker, kept for a later batch, with the pad keys of the batch it carried. */
+  recycle(buffer: ArrayBuffer, padKeys?: readonly (string | null)[]): void {
+    if (buffer.byteLength !== this.capacity * this.imageElems * 4) return;
+    const keys = padKeys && padKeys.length === this.capacity ? [...padKeys] : new Array<string | null>(this.capacity).fill(null);
+    this.spare.push({ buffer, padKeys: keys });
   }
 
   /** Removes and returns every image not yet taken (when inference broke and nothing can run). */

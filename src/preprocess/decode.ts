@@ -21,7 +21,14 @@ import { NotRegularFileError, openRegularFile, readAt, readInto } from '../input
 import type { ErrorCode, ImageError, RgbImage } from '../types.js';
 import { headerDimensions, isVector, sniffFormat } from './image-header.js';
 
-export type DecodeResult = { ok: true; image: RgbImage } | { ok: false; error: ImageError };
+export type DecodeResult =
+  | {
+      ok: true;
+      image: RgbImage;
+      /** Set when `reduceJpeg` chose a smaller size: the image's own upright size (image is smaller). */
+      reducedFrom?: { width: number; height: number };
+    }
+  | { ok: false; error: ImageError };
 
 export interface DecodeOptions {
   /** Largest width×height accepted; 0, negative or non-finite means no limit. */
@@ -32,6 +39,11 @@ export interface DecodeOptions {
   allowVector?: boolean;
   /** Shared by one run's concurrent decodes: bounds the memory they hold together (see DecodeBudget). */
   budget?: DecodeBudget;
+  /**
+   * `--fast-decode` (see fast-decode.ts): given a JPEG's upright size, the smaller size to decode
+   * it at with shrink-on-load, or null to decode it whole. Not consulted for other formats.
+   */
+  reduceJpeg?: ((width: number, height: number) => { width: number; height: number } | null) | null;
 }
 
 /**
@@ -175,6 +187,16 @@ async function decodeOpenFile(fh: FileHandle, size: number, path: string, opts: 
   }
 }
 
+/** The upright size from the header and the size `choose` picks for it, or null to decode whole. */
+async function reducedSize(buf: Uint8Array, choose: NonNullable<DecodeOptions['reduceJpeg']>): Promise<{ from: { width: number; height: number }; to: { width: number; height: number } } | null> {
+  // A header that cannot be read is left to the full decode, which reports it.
+  const m = await sharp(buf, { limitInputPixels: false }).metadata().catch(() => null);
+  if (!m?.width || !m.height) return null;
+  const from = (m.orientation ?? 1) >= 5 ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
+  const to = choose(from.width, from.height);
+  return to ? { from, to } : null;
+}
+
 /** Width and height as libvips reads them from the header bytes; null when the prefix is not enough. */
 async function libvipsDimensions(head: Buffer): Promise<{ width: number; height: number } | null> {
   try {
@@ -219,7 +241,8 @@ export async function decodeBuffer(buf: Uint8Array, label: string, opts: DecodeO
   if (judged) return judged;
   const limit = pixelLimit(opts.maxPixels);
   try {
-    const { data, info } = await sharp(buf, {
+    const reduce = opts.reduceJpeg && isJpeg(buf) ? await reducedSize(buf, opts.reduceJpeg) : null;
+    const pipeline = sharp(buf, {
       limitInputPixels: limit,
       // 'truncated' rejects cut-off files but, unlike the default 'warning', still accepts the
       // minor libjpeg warnings (extraneous bytes etc.) that OpenCV reads without complaint.
@@ -228,15 +251,16 @@ export async function decodeBuffer(buf: Uint8Array, label: string, opts: DecodeO
       pages: 1,
       page: 0,
     })
-      .autoOrient()
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .autoOrient();
+    // fastShrinkOnLoad lets libjpeg decode at 1/2, 1/4 or 1/8 scale (DCT scaling); libvips'
+    // reduce takes it the rest of the way.
+    if (reduce) pipeline.resize(reduce.to.width, reduce.to.height, { fit: 'fill', fastShrinkOnLoad: true, kernel: 'linear' });
+    const { data, info } = await pipeline.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
       return fail('DECODE_FAILED', `${label}: decoded to ${info.channels} channels, expected 3`);
     }
-    return { ok: true, image: { data, width: info.width, height: info.height } };
+    const image = { data, width: info.width, height: info.height };
+    return reduce ? { ok: true, image, reducedFrom: reduce.from } : { ok: true, image };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/exceeds pixel limit/i.test(message)) {
