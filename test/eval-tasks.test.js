@@ -126,6 +126,13 @@ test('CLI: pose records are also scored on keypoints (OKS)', async () => {
   const bad = await runCli(['eval', path.join(dir, 'r.jsonl'), '--labels', path.join(dir, 'labels')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /a\.txt line 1: a pose label needs 5 \+ 3×3 \(or 3×2\) values/);
+  // Plain box labels (a detection dataset): boxes are scored, OKS has nothing to score (-1).
+  fs.writeFileSync(path.join(dir, 'labels', 'a.txt'), '0 0.4 0.5 0.4 0.6\n');
+  const boxes = await runCli(['eval', path.join(dir, 'r.jsonl'), '--labels', path.join(dir, 'labels'), '--json']);
+  assert.equal(boxes.code, 0, boxes.stderr);
+  const jb = JSON.parse(boxes.stdout);
+  assert.equal(jb.keypoints.mAP, -1);
+  assert.ok(Math.abs(jb.coco.mAP - 1) < 1e-9);
 });
 
 test('real segment and pose runs: masks from polygons and from COCO RLE round-trip to mask mAP 1; pose is scored', async (t) => {
