@@ -8,24 +8,8 @@ import { test } from 'node:test';
 
 import { polygonToRle, rleArea, rleIou, mergeRles, rleFromString, segmentationToRle } from '../dist/evaluate/masks.js';
 import { oks, CocoEvaluator, paramsFor, summarizeKeypoints } from '../dist/evaluate/coco-eval.js';
+import { rleString as rleToString } from '../dist/postprocess/rle.js';
 import { coco128Dir, modelsDir, requireShared, runCli, sharedDir } from './helpers/cli.js';
-
-/** COCO's compressed RLE encoder (maskApi rleToString), written here from its definition to test the decoder. */
-function rleToString(counts) {
-  let s = '';
-  for (let i = 0; i < counts.length; i++) {
-    let x = counts[i] - (i > 2 ? counts[i - 2] : 0);
-    let more = true;
-    while (more) {
-      let c = x & 0x1f;
-      x >>= 5;
-      more = c & 0x10 ? x !== -1 : x !== 0;
-      if (more) c |= 0x20;
-      s += String.fromCharCode(c + 48);
-    }
-  }
-  return s;
-}
 
 test('masks: rectangles rasterise to their pixel area; IoU, union, crowd, compressed RLE', () => {
   const sq = (x, y, w, h) => [x, y, x + w, y, x + w, y + h, x, y + h];
