@@ -8,24 +8,8 @@ import { test } from 'node:test';
 
 import { polygonToRle, rleArea, rleIou, mergeRles, rleFromString, segmentationToRle } from '../dist/evaluate/masks.js';
 import { oks, CocoEvaluator, paramsFor, summarizeKeypoints } from '../dist/evaluate/coco-eval.js';
+import { rleString as rleToString } from '../dist/postprocess/rle.js';
 import { coco128Dir, modelsDir, requireShared, runCli, sharedDir } from './helpers/cli.js';
-
-/** COCO's compressed RLE encoder (maskApi rleToString), written here from its definition to test the decoder. */
-function rleToString(counts) {
-  let s = '';
-  for (let i = 0; i < counts.length; i++) {
-    let x = counts[i] - (i > 2 ? counts[i - 2] : 0);
-    let more = true;
-    while (more) {
-      let c = x & 0x1f;
-      x >>= 5;
-      more = c & 0x10 ? x !== -1 : x !== 0;
-      if (more) c |= 0x20;
-      s += String.fromCharCode(c + 48);
-    }
-  }
-  return s;
-}
 
 test('masks: rectangles rasterise to their pixel area; IoU, union, crowd, compressed RLE', () => {
   const sq = (x, y, w, h) => [x, y, x + w, y, x + w, y + h, x, y + h];
@@ -126,6 +110,13 @@ test('CLI: pose records are also scored on keypoints (OKS)', async () => {
   const bad = await runCli(['eval', path.join(dir, 'r.jsonl'), '--labels', path.join(dir, 'labels')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /a\.txt line 1: a pose label needs 5 \+ 3×3 \(or 3×2\) values/);
+  // Plain box labels (a detection dataset): boxes are scored, OKS has nothing to score (-1).
+  fs.writeFileSync(path.join(dir, 'labels', 'a.txt'), '0 0.4 0.5 0.4 0.6\n');
+  const boxes = await runCli(['eval', path.join(dir, 'r.jsonl'), '--labels', path.join(dir, 'labels'), '--json']);
+  assert.equal(boxes.code, 0, boxes.stderr);
+  const jb = JSON.parse(boxes.stdout);
+  assert.equal(jb.keypoints.mAP, -1);
+  assert.ok(Math.abs(jb.coco.mAP - 1) < 1e-9);
 });
 
 test('real segment and pose runs: masks from polygons and from COCO RLE round-trip to mask mAP 1; pose is scored', async (t) => {

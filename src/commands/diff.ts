@@ -2,11 +2,11 @@
 // (--fail-if). The comparison modules load only when the command runs.
 import type { Command } from 'commander';
 import { UsageError, parseNumber } from '../config.js';
-import { writeReport } from './stdout.js';
+import { EXIT_GATE_FAILED, emitGatedReport } from './stdout.js';
 
 export const DIFF_OK = 0;
 /** --fail-if: a condition held. */
-export const DIFF_GATE_FAILED = 1;
+export const DIFF_GATE_FAILED = EXIT_GATE_FAILED;
 
 interface DiffFlags {
   iou: string;
@@ -36,17 +36,7 @@ export async function runDiffCommand(oldFile: string, newFile: string, flags: Di
     throw new UsageError(`${oldFile} and ${newFile} have no image in common (${report.images.only_old} and ${report.images.only_new} images): are they runs over the same images?`);
   }
   const failures = checkGate(gate, diffGateValues(report));
-  if (flags.json) {
-    const out = { ...report, gate: { conditions: gate.map((c) => c.text), passed: failures.length === 0, failures: failures.map((f) => describeFailure(f)) } };
-    writeReport(io.stdout, `${JSON.stringify(out, null, 2)}\n`);
-  } else {
-    writeReport(io.stdout, formatDiffReport(report));
-  }
-  if (failures.length > 0) {
-    io.stderr.write(`yolo-serve: diff: --fail-if: ${failures.map((f) => describeFailure(f)).join('; ')}\n`);
-    return DIFF_GATE_FAILED;
-  }
-  return DIFF_OK;
+  return emitGatedReport(io, { label: 'diff: --fail-if', json: Boolean(flags.json), report, text: () => formatDiffReport(report), gate, failures, describe: (f) => describeFailure(f) });
 }
 
 export function registerDiffCommand(program: Command, onExit: (code: number) => void): void {

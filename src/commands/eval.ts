@@ -2,11 +2,11 @@
 // with a CI gate (--fail-under). The evaluation modules load only when the command runs.
 import type { Command } from 'commander';
 import { UsageError, parseNumber } from '../config.js';
-import { writeReport } from './stdout.js';
+import { EXIT_GATE_FAILED, emitGatedReport } from './stdout.js';
 
 export const EVAL_OK = 0;
 /** --fail-under: a metric is below its floor. */
-export const EVAL_GATE_FAILED = 1;
+export const EVAL_GATE_FAILED = EXIT_GATE_FAILED;
 
 interface EvalFlags {
   labels?: string;
@@ -43,20 +43,11 @@ export async function runEvalCommand(results: string, flags: EvalFlags, io: Eval
   });
   const values = gateValues(report);
   const absent = gate.find((c) => Number.isNaN(values[c.metric]));
-  if (absent) throw new UsageError(`--fail-under: ${absent.metric} is not available for ${results} (${absent.metric.startsWith('mask') ? 'no segmentation polygons' : absent.metric.startsWith('pose') ? 'no keypoints' : 'no ground truth'} in it)`);
+  if (absent) throw new UsageError(`--fail-under: ${absent.metric} is not available for ${results} (${absent.metric.startsWith('mask') ? 'no segmentation masks' : absent.metric.startsWith('pose') ? 'no keypoints' : 'no ground truth'} in it)`);
   const failures = checkGate(gate, values);
-  if (flags.json) {
-    const out = { ...report, gate: { conditions: gate.map((c) => c.text), passed: failures.length === 0, failures: failures.map((f) => describeFailure(f)) } };
-    writeReport(io.stdout, `${JSON.stringify(out, null, 2)}\n`);
-    for (const w of report.warnings) io.stderr.write(`yolo-serve: warning: ${w}\n`);
-  } else {
-    writeReport(io.stdout, formatEvalReport(report, { perClass: flags.perClass }));
-  }
-  if (failures.length > 0) {
-    io.stderr.write(`yolo-serve: eval: --fail-under: ${failures.map((f) => describeFailure(f)).join('; ')}\n`);
-    return EVAL_GATE_FAILED;
-  }
-  return EVAL_OK;
+  // In text mode the warnings end the report; with --json they go to stderr beside it.
+  if (flags.json) for (const w of report.warnings) io.stderr.write(`yolo-serve: warning: ${w}\n`);
+  return emitGatedReport(io, { label: 'eval: --fail-under', json: Boolean(flags.json), report, text: () => formatEvalReport(report, { perClass: flags.perClass }), gate, failures, describe: (f) => describeFailure(f) });
 }
 
 export function registerEvalCommand(program: Command, onExit: (code: number) => void): void {

@@ -112,6 +112,11 @@ export function parseYoloLabelText(text: string, width: number, height: number, 
 
 /** "class cx cy w h" followed by n keypoints as (x y v) or (x y), normalised. */
 function poseLine(values: number[], width: number, height: number, n: number, where: string): GtObject {
+  if (values.length <= 6) {
+    // A plain box label (a detection dataset): no keypoints, so OKS ignores it; boxes still count.
+    const { cls, bbox } = yoloLineToBbox(values, width, height);
+    return { category: cls, bbox, area: bbox[2] * bbox[3] * POSE_AREA_FACTOR, iscrowd: false, keypoints: new Array<number>(3 * n).fill(0) };
+  }
   const per = values.length - 5 === 3 * n ? 3 : values.length - 5 === 2 * n ? 2 : 0;
   if (per === 0) throw new UsageError(`${where}: a pose label needs 5 + ${n}×3 (or ${n}×2) values for ${n} keypoints, found ${values.length}`);
   const { cls, bbox } = yoloLineToBbox(values.slice(0, 5), width, height);

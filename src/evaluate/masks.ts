@@ -167,7 +167,7 @@ export function rleIou(dt: Rle, gt: Rle, crowd: boolean): number {
   return inter / (crowd ? rleArea(dt) : union);
 }
 
-/** COCO's compressed RLE string (6 bits per character, offsets from ASCII 48; counts after the second are deltas). */
+/** COCO's compressed RLE string as an Rle (the segment task's reader, postprocess/rle.ts). */
 export function rleFromString(s: string, h: number, w: number): Rle {
   return { h, w, counts: rleCounts(s).map((c) => c >>> 0) };
 }
