@@ -1,28 +1,7 @@
-// COCO run-length masks (`--mask-format rle` records) for drawing: pycocotools' compressed
-// counts string decoded, and the mask sampled over one region of the drawn image.
-
-/** pycocotools rleFrString: 6-bit chunks (5 data bits, 1 continuation), deltas from two runs back. */
-export function decodeRleCounts(s: string): number[] {
-  const counts: number[] = [];
-  let p = 0;
-  while (p < s.length) {
-    let x = 0;
-    let k = 0;
-    let more = true;
-    while (more) {
-      if (p >= s.length) throw new Error('RLE counts end inside a number');
-      const c = s.charCodeAt(p) - 48;
-      x |= (c & 0x1f) << (5 * k);
-      more = (c & 0x20) !== 0;
-      p++;
-      k++;
-      if (!more && (c & 0x10) !== 0) x |= -1 << (5 * k);
-    }
-    if (counts.length > 2) x += counts[counts.length - 2]!;
-    counts.push(x);
-  }
-  return counts;
-}
+// COCO run-length masks (`--mask-format rle` records) for drawing: the counts (decoded by
+// postprocess/rle.ts, which writes them) expanded to a mask, sampled over one region of the
+// drawn image.
+import { rleCounts } from '../postprocess/rle.js';
 
 /**
  * The mask as one byte per pixel (1 inside), row-major [h][w]. COCO runs are column-major and
@@ -33,7 +12,7 @@ export function rleToMask(rle: { size: [number, number]; counts: string }): Uint
   const mask = new Uint8Array(h * w);
   let i = 0;
   let value = 0;
-  for (const n of decodeRleCounts(rle.counts)) {
+  for (const n of rleCounts(rle.counts)) {
     if (value === 1) {
       for (let j = i; j < Math.min(i + n, h * w); j++) mask[(j % h) * w + Math.floor(j / h)] = 1;
     }
