@@ -194,3 +194,21 @@ test('resizeCropRgb: byte for byte what Pillow gives for classify_transforms (fi
     assert.equal(diff, -1, `${c.width}x${c.height} -> ${c.dstW}x${c.dstH}: first difference at byte ${diff} (${got[diff]} vs ${want[diff]})`);
   }
 });
+
+test('synthetic classify models (test/helpers/task-models.js) run in onnxruntime: [B, nc] rows, shifted by the input mean', async () => {
+  const ort = await import('onnxruntime-node');
+  const { buildDetectionModel } = await import('./helpers/onnx-builder.js');
+  const { classifyModel } = await import('./helpers/task-models.js');
+  const names = ['cat', 'dog', 'fox'];
+  const o = classifyModel({ values: [0, 0, 0], shift: [0, 4, 0], names, imgsz: [4, 4] });
+  assert.equal(o.metadata.task, 'classify');
+  const session = await ort.InferenceSession.create(buildDetectionModel(o));
+  // Image 0 all zero, image 1 all one: logits [0, 0, 0] and [0, 4, 0].
+  const input = new Float32Array(2 * 3 * 16);
+  input.fill(1, 48);
+  const out = (await session.run({ images: new ort.Tensor('float32', input, [2, 3, 4, 4]) })).output0;
+  assert.deepEqual(out.dims, [2, 3]);
+  assert.equal(classifyRow(out.data.subarray(0, 3), names).confidence, 0.33333);
+  // softmax([0, 4, 0]) = e^4 / (e^4 + 2) = 0.964661.
+  assert.deepEqual(classifyRow(out.data.subarray(3, 6), names).top5.map((t) => [t.name, t.confidence]), [['dog', 0.96466], ['cat', 0.01767], ['fox', 0.01767]]);
+});

@@ -290,3 +290,36 @@ test('postprocessObbImage: end-to-end rows skip NMS and keep the first maxDet ab
   const dets = postprocessObbImage('xywh-score-class-angle', E2E, 4, 7, g, opts({ maxDet: 2 }), ['a', 'b', 'c']);
   assert.deepEqual(dets.map((d) => [d.name, d.confidence, d.xywhr.r]), [['c', 0.95, 0.1], ['b', 0.6, 1.2]]);
 });
+
+// ---------------------------------------------------------------------------------------------
+// A synthetic OBB export through onnxruntime
+
+test('synthetic OBB models (test/helpers/task-models.js) run in onnxruntime and decode to the boxes they were given', async () => {
+  const ort = await import('onnxruntime-node');
+  const { buildDetectionModel } = await import('./helpers/onnx-builder.js');
+  const { obbModel, obbEnd2endModel, DOTA_NAMES } = await import('./helpers/task-models.js');
+  const run = async (o) => {
+    const session = await ort.InferenceSession.create(buildDetectionModel(o));
+    const out = await session.run({ images: new ort.Tensor('float32', new Float32Array(2 * 3 * 64 * 64), [2, 3, 64, 64]) });
+    return out.output0;
+  };
+  // A and B: class 1, 16×16, 8 px apart (ProbIoU 0.4408); C: far away; D: class 0 on top of A.
+  const boxes = [
+    { cx: 20, cy: 20, w: 16, h: 16, r: 0, cls: 1, score: 0.9 },
+    { cx: 28, cy: 20, w: 16, h: 16, r: 0.3, cls: 1, score: 0.8 },
+    { cx: 50, cy: 50, w: 10, h: 4, r: 1.0, cls: 1, score: 0.7 },
+    { cx: 20, cy: 20, w: 16, h: 16, r: 0, cls: 0, score: 0.6 },
+  ];
+  const raw = await run(obbModel({ boxes, names: DOTA_NAMES, extraAnchors: 3 }));
+  assert.deepEqual(raw.dims, [2, 4 + 15 + 1, 7]);
+  const g = letterboxGeometry(64, 64, 64, 64);
+  const image1 = raw.data.subarray(20 * 7, 40 * 7); // the second image of the batch
+  const kept = (iou) => postprocessObbImage('xywh-classes-angle', image1, 20, 7, g, opts({ iou }), DOTA_NAMES).map((d) => d.xywhr.x);
+  assert.deepEqual(kept(0.4), [20, 50, 20]);
+  assert.deepEqual(kept(0.7), [20, 28, 50, 20]);
+
+  const e2e = await run(obbEnd2endModel({ boxes, names: DOTA_NAMES, k: 6 }));
+  assert.deepEqual(e2e.dims, [2, 6, 7]);
+  const dets = postprocessObbImage('xywh-score-class-angle', e2e.data.subarray(0, 42), 6, 7, g, opts(), DOTA_NAMES);
+  assert.deepEqual(dets.map((d) => [d.name, d.confidence, d.xywhr.r]), [['ship', 0.9, 0], ['ship', 0.8, 0.3], ['ship', 0.7, 1], ['plane', 0.6, 0]]);
+});
