@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { bilinearTaps, classifyGeometry, classifyInto, classifyToTensor, resizeCropRgb } from '../dist/preprocess/classify.js';
-import { classifyRow, isDistribution, softmax, topK, probabilities } from '../dist/postprocess/classify.js';
+import { classifyClassesOf, classifyRow, isDistribution, softmax, topK, probabilities } from '../dist/postprocess/classify.js';
 
 const f = Math.fround;
 
@@ -211,4 +211,12 @@ test('synthetic classify models (test/helpers/task-models.js) run in onnxruntime
   assert.equal(classifyRow(out.data.subarray(0, 3), names).confidence, 0.33333);
   // softmax([0, 4, 0]) = e^4 / (e^4 + 2) = 0.964661.
   assert.deepEqual(classifyRow(out.data.subarray(3, 6), names).top5.map((t) => [t.name, t.confidence]), [['dog', 0.96466], ['cat', 0.01767], ['fox', 0.01767]]);
+});
+
+test('classifyClassesOf: [B, nc] gives nc (null when symbolic); any other rank is refused by name', () => {
+  assert.equal(classifyClassesOf([1, 1000]), 1000);
+  assert.equal(classifyClassesOf(['batch', 'nc']), null);
+  assert.equal(classifyClassesOf(null), null);
+  assert.throws(() => classifyClassesOf([1, 84, 8400]), /unsupported classify output shape \[1, 84, 8400\]/);
+  assert.throws(() => classifyClassesOf([1, 0]), /unsupported classify output shape/);
 });

@@ -18,6 +18,7 @@ import {
   rboxCorners,
   scaleRbox,
   cornersBox,
+  obbLayoutOf,
 } from '../dist/postprocess/obb.js';
 import { letterboxGeometry } from '../dist/preprocess/letterbox.js';
 
@@ -322,4 +323,16 @@ test('synthetic OBB models (test/helpers/task-models.js) run in onnxruntime and 
   assert.deepEqual(e2e.dims, [2, 6, 7]);
   const dets = postprocessObbImage('xywh-score-class-angle', e2e.data.subarray(0, 42), 6, 7, g, opts(), DOTA_NAMES);
   assert.deepEqual(dets.map((d) => [d.name, d.confidence, d.xywhr.r]), [['ship', 0.9, 0], ['ship', 0.8, 0.3], ['ship', 0.7, 1], ['plane', 0.6, 0]]);
+});
+
+test('obbLayoutOf: [B, 4+nc+1, N] raw, [B, K, 7] end-to-end (by metadata or by shape), clear errors otherwise', () => {
+  assert.deepEqual(obbLayoutOf([1, 20, 21504], false), { layout: 'xywh-classes-angle', numClasses: 15 });
+  assert.deepEqual(obbLayoutOf(['batch', 20, 'anchors'], false), { layout: 'xywh-classes-angle', numClasses: 15 });
+  assert.deepEqual(obbLayoutOf([1, 300, 7], false), { layout: 'xywh-score-class-angle', numClasses: null });
+  assert.deepEqual(obbLayoutOf(['b', 'k', 'c'], true), { layout: 'xywh-score-class-angle', numClasses: null });
+  assert.deepEqual(obbLayoutOf(null, false), { layout: 'xywh-classes-angle', numClasses: null });
+  assert.throws(() => obbLayoutOf([1, 300, 6], true), /unsupported OBB output shape \[1, 300, 6\] \(end-to-end needs 7 columns\)/);
+  assert.throws(() => obbLayoutOf([1, 5, 8400], false), /needs at least 6 rows/);
+  assert.throws(() => obbLayoutOf([1, 8400, 20], false), /more rows than anchors/);
+  assert.throws(() => obbLayoutOf([1, 20], false), /unsupported OBB output shape \[1, 20\]/);
 });

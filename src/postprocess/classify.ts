@@ -8,6 +8,8 @@
 // --conf and --classes do not filter classification results, as in Ultralytics.
 // Ties keep the lower class id first (torch's argsort does not promise an order for ties).
 
+import type { Dim } from '../types.js';
+import { formatShape } from '../model/layout.js';
 import { roundDecimals } from './round.js';
 
 /** One class and its probability. */
@@ -77,4 +79,17 @@ export function classifyRow(row: Float32Array, names: readonly string[], decimal
   const p = probabilities(row);
   const top5 = topK(p, 5).map((c) => ({ name: names[c] ?? `class${c}`, class: c, confidence: roundDecimals(p[c]!, decimals) }));
   return { ...top5[0]!, top5 };
+}
+
+/**
+ * The class count of a classify output of `shape` ([B, nc]; null or names for unknown dims), null
+ * when the shape does not say. Throws a RangeError naming the shape when it is not [B, nc].
+ */
+export function classifyClassesOf(shape: readonly Dim[] | null): number | null {
+  const dims = shape ?? [null, null];
+  if (dims.length !== 2 || (typeof dims[1] === 'number' && dims[1] < 1)) {
+    const fmt = formatShape(dims);
+    throw new RangeError(`unsupported classify output shape ${fmt}; a classify model outputs [B, nc] class scores`);
+  }
+  return typeof dims[1] === 'number' ? dims[1] : null;
 }

@@ -18,7 +18,8 @@
 // reproduces those. The corners are the same rectangle either way, only their starting corner and
 // the xywhr values differ.
 
-import type { Box, Detection, LetterboxGeometry } from '../types.js';
+import type { Box, Detection, Dim, LetterboxGeometry } from '../types.js';
+import { formatShape } from '../model/layout.js';
 import { roundDecimals } from './round.js';
 import { rotatedNms, type RotatedCandidate } from './rotated-nms.js';
 import { scalePadding, type PadMode } from './scale.js';
@@ -249,4 +250,28 @@ export function obbDetection(c: RotatedCandidate, geometry: LetterboxGeometry, n
     },
     xywhr: { x: px(rbox.cx), y: px(rbox.cy), w: px(rbox.w), h: px(rbox.h), r: roundDecimals(rbox.r, rounding.angle) },
   };
+}
+
+/** End-to-end OBB outputs hold at most this many rows; raw heads have thousands of anchors. */
+const MAX_END2END_ROWS = 1000;
+
+/**
+ * Which OBB layout an output of `shape` ([B, a, c], null or names for unknown dims) has, given
+ * whether the metadata says end-to-end, and how many classes it carries (null when the shape does
+ * not say). Throws a RangeError naming the shape when it fits neither layout.
+ */
+export function obbLayoutOf(shape: readonly Dim[] | null, end2end: boolean): { layout: ObbLayout; numClasses: number | null } {
+  const dims = shape ?? [null, null, null];
+  const fmt = formatShape(dims);
+  const supported = 'an OBB model outputs [B, 4+nc+1, N] (cx, cy, w, h, class scores, angle) or, end-to-end, [B, K, 7]';
+  if (dims.length !== 3) throw new RangeError(`unsupported OBB output shape ${fmt}; ${supported}`);
+  const a = typeof dims[1] === 'number' ? dims[1] : null;
+  const c = typeof dims[2] === 'number' ? dims[2] : null;
+  if (end2end || (a !== null && c === 7 && a > c && a <= MAX_END2END_ROWS)) {
+    if (c !== null && c !== 7) throw new RangeError(`unsupported OBB output shape ${fmt} (end-to-end needs 7 columns); ${supported}`);
+    return { layout: 'xywh-score-class-angle', numClasses: null };
+  }
+  if (a !== null && a < 6) throw new RangeError(`unsupported OBB output shape ${fmt} (needs at least 6 rows); ${supported}`);
+  if (a !== null && c !== null && a > c) throw new RangeError(`unsupported OBB output shape ${fmt} (more rows than anchors); ${supported}`);
+  return { layout: 'xywh-classes-angle', numClasses: a === null ? null : a - 5 };
 }
