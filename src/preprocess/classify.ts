@@ -135,24 +135,32 @@ export function resizeCropRgb(img: RgbImage, g: ClassifyGeometry): Uint8Array {
 
   // Horizontal pass (or column crop) into an 8-bit intermediate of rowEnd - rowFirst rows.
   const mid = new Uint8Array((rowEnd - rowFirst) * dstW * 3);
-  const htaps = needH ? bilinearTaps(srcW, g.resizeW, g.cropLeft, dstW) : null;
+  if (needH) horizontalPass(data, srcW, rowFirst, rowEnd, bilinearTaps(srcW, g.resizeW, g.cropLeft, dstW), dstW, mid);
+  else cropColumns(data, srcW, rowFirst, rowEnd, g.cropLeft, dstW, mid);
+  if (vtaps === null) return mid;
+  const out = new Uint8Array(dstW * dstH * 3);
+  verticalPass(mid, rowFirst, vtaps, dstW * 3, dstH, out);
+  return out;
+}
+
+function cropColumns(data: Uint8Array, srcW: number, rowFirst: number, rowEnd: number, left: number, dstW: number, mid: Uint8Array): void {
+  for (let y = rowFirst, o = 0; y < rowEnd; y++, o += dstW * 3) {
+    const from = (y * srcW + left) * 3;
+    mid.set(data.subarray(from, from + dstW * 3), o);
+  }
+}
+
+function horizontalPass(data: Uint8Array, srcW: number, rowFirst: number, rowEnd: number, taps: Taps, dstW: number, mid: Uint8Array): void {
+  const { start, length, k, ksize } = taps;
   for (let y = rowFirst, o = 0; y < rowEnd; y++) {
     const rowBase = y * srcW * 3;
     for (let x = 0; x < dstW; x++, o += 3) {
-      if (htaps === null) {
-        const p = rowBase + (g.cropLeft + x) * 3;
-        mid[o] = data[p]!;
-        mid[o + 1] = data[p + 1]!;
-        mid[o + 2] = data[p + 2]!;
-        continue;
-      }
       let s0 = HALF;
       let s1 = HALF;
       let s2 = HALF;
-      const kBase = x * htaps.ksize;
-      let p = rowBase + htaps.start[x]! * 3;
-      for (let t = 0, n = htaps.length[x]!; t < n; t++, p += 3) {
-        const kk = htaps.k[kBase + t]!;
+      let p = rowBase + start[x]! * 3;
+      for (let t = x * ksize, end = t + length[x]!; t < end; t++, p += 3) {
+        const kk = k[t]!;
         s0 += data[p]! * kk;
         s1 += data[p + 1]! * kk;
         s2 += data[p + 2]! * kk;
@@ -162,22 +170,20 @@ export function resizeCropRgb(img: RgbImage, g: ClassifyGeometry): Uint8Array {
       mid[o + 2] = clip8(s2);
     }
   }
-  if (vtaps === null) return mid;
+}
 
-  // Vertical pass over the intermediate.
-  const out = new Uint8Array(dstW * dstH * 3);
-  const stride = dstW * 3;
+function verticalPass(mid: Uint8Array, rowFirst: number, taps: Taps, stride: number, dstH: number, out: Uint8Array): void {
+  const { start, length, k, ksize } = taps;
   for (let y = 0; y < dstH; y++) {
-    const kBase = y * vtaps.ksize;
-    const first = vtaps.start[y]! - rowFirst;
-    const n = vtaps.length[y]!;
+    const first = (start[y]! - rowFirst) * stride;
+    const kBase = y * ksize;
+    const n = length[y]!;
     for (let i = 0; i < stride; i++) {
       let s = HALF;
-      for (let t = 0, p = first * stride + i; t < n; t++, p += stride) s += mid[p]! * vtaps.k[kBase + t]!;
+      for (let t = 0, p = first + i; t < n; t++, p += stride) s += mid[p]! * k[kBase + t]!;
       out[y * stride + i] = clip8(s);
     }
   }
-  return out;
 }
 
 /**
