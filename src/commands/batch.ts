@@ -15,14 +15,19 @@ import { expandInputs } from '../inputs/expand.js';
 import { describeShard, selectShard } from '../inputs/shard.js';
 import { shardRoot } from '../inputs/shard-root.js';
 import { resolveModel } from '../model/resolve.js';
-import { settleLayout } from '../model/settle-layout.js';
+import { settleTask } from '../model/settle-layout.js';
+import { taskNamed } from '../tasks/registry.js';
 import { RunReport } from '../metrics/report.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
+import type { LabelWriter } from '../exports/yolo-txt.js';
 import { runPipeline } from '../pipeline.js';
+import { prepareVisualOutputs } from '../annotate/index.js';
+import { writeReport } from '../report/index.js';
+import { describeReport } from './report.js';
 import { describeResume, planResume } from '../reliability/resume.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
-import { RunGuard } from '../reliability/run-guard.js';
+import { EXIT_RUN_FAILED, RunGuard } from '../reliability/run-guard.js';
 import type { SignalProcess } from '../reliability/signals.js';
 
 export const EXIT_OK = 0;
@@ -52,10 +57,12 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputTarget(cfg);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
+  const saver = await prepareVisualOutputs(cfg, process.cwd());
   // Resume plans over this shard's own jobs: what an earlier run of it already wrote is skipped.
   const resume = await planResume(cfg, jobs);
   const resumeNote = describeResume(cfg, resume, jobs.length);
   if (resumeNote) say(resumeNote);
+  const labels = cfg.saveTxt ? await openLabelWriter(cfg.saveTxt, cfg.saveConf) : null;
 
   const plan = planDevices(cfg.device);
   if (plan.candidates.length === 0) {
@@ -78,7 +85,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const firstDevice = plan.candidates[0] ?? 'cpu';
   const modelBytes = (await stat(model.path)).size;
   const planFor = (device: DeviceKind) => planParallelism({ device, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch, modelBytes });
-  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz });
+  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputNames: model.taskLayout.outputs.map((o) => o.name), outputType: model.outputType, imgsz: model.imgsz });
   let par = planFor(firstDevice);
   let pool = await InferencePool.start(init(par.threads), plan.candidates, par.workers);
   // A GPU plan (one session, one thread) is a poor CPU plan: when auto fell back to another
@@ -99,10 +106,11 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason.replace(/ \(.*\)$/, '')}`).join('; ');
       say(`device: cpu (${why})`);
     }
-    const layout = settleLayout(model, pool.probeDims);
-    pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
+    const spec = settleTask(model, pool.probeDims);
+    const layout = spec.layout;
+    pool.configure({ type: 'configure', spec, names: model.names, post: cfg.post });
 
-    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume }));
+    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume, taskColumns: taskNamed(model.task)!.csvColumns }));
     report.startProgress(resume.jobs.length);
     const outcome = await guard.drive(sink, resume.jobs.length, (signal) =>
       runPipeline(resume.jobs, pool, sink, {
@@ -111,10 +119,17 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
         metrics: report.metrics,
-        onResult: (r) => report.onResult(r),
+        onResult: (r) => {
+          report.onResult(r);
+          labels?.write(r);
+        },
+        onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
+        keepImages: saver !== null,
         signal,
       }),
     );
+    // Images still being drawn belong to this run: its wall time and the report include them.
+    await saver?.flush();
     // The bar must be gone before the guard explains why the run stopped.
     report.stopProgress();
     if (cfg.verbose) {
@@ -122,7 +137,14 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       say(`inference: ${outcome.batches} runs; images per run: ${sizes || 'none'}`);
     }
     const result = guard.finish(outcome, resume.skippedFailed);
-    const { exitCode } = await report.finish({
+    const labelError = await labels?.close();
+    if (labelError) {
+      io.stderr.write(`yolo-serve: error: ${labelError.message}\n`);
+      if (result.exitCode < EXIT_RUN_FAILED) result.exitCode = EXIT_RUN_FAILED;
+    } else if (labels?.duplicates) {
+      say(`warning: --save-txt: ${labels.duplicates} images share a file name stem with another image; the later one's labels were kept`);
+    }
+    const finished = await report.finish({
       exitCode: result.exitCode,
       outcome,
       // Every shard sees the same non-image files; only shard 0 counts them so merged summaries add up.
@@ -134,6 +156,20 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
       interrupted: result.interrupted,
       stopReason: result.stop ? describeStop(result.stop) : null,
     });
+    let { exitCode } = finished;
+    const saved = saver?.describe();
+    // Files that could not be written are worth a line even under --quiet.
+    if (saved && saver!.failures > 0) io.stderr.write(`yolo-serve: ${saved}\n`);
+    else if (saved) say(saved);
+    if (cfg.reportPath !== null) {
+      // Like the summary: a report that could not be written turns a clean exit into 1.
+      try {
+        say(describeReport(cfg.reportPath, await writeReport({ results: [cfg.out], summary: finished.summary, summarySources: [], html: cfg.reportPath })));
+      } catch (err) {
+        io.stderr.write(`yolo-serve: error: cannot write report ${cfg.reportPath}: ${(err as Error).message}\n`);
+        exitCode = Math.max(exitCode, 1);
+      }
+    }
     return { ...result, exitCode };
   } finally {
     report.stopProgress();
@@ -144,6 +180,14 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
 
 function describeStop(stop: StopReason): string {
   return stop.kind === 'signal' ? `interrupted by ${stop.signal}` : stop.message;
+}
+
+/** `--save-txt DIR`: created before any work starts, so a bad folder costs nothing. */
+async function openLabelWriter(dir: string, withConf: boolean): Promise<LabelWriter> {
+  const { LabelWriter } = await import('../exports/yolo-txt.js');
+  return LabelWriter.open(dir, withConf).catch((err: Error) => {
+    throw new UsageError(`--save-txt ${dir}: ${err.message}`);
+  });
 }
 
 /** The output must be writable and must not clobber earlier results by accident. */

@@ -5,7 +5,8 @@
 import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parseCsv } from '../inputs/csv-parse.js';
-import { CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
+import { looksLikeResultsCsv, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
+import type { DetectionTaskField } from '../types.js';
 import { continuesCsvRecord, csvResultRows, jsonlLines, parseJsonlResult, type CsvScan, type StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, type ResultFormat } from '../outputs/sink.js';
 
@@ -19,6 +20,8 @@ export interface RecordSpan {
 export interface PartTail {
   /** The part ends in an incomplete record (its writer was interrupted); that record is skipped. */
   tornTail: boolean;
+  /** CSV: the task columns its header declares (pass them to readRecord). */
+  taskColumns?: DetectionTaskField[];
 }
 
 /** A part that cannot be read as a results file. */
@@ -38,7 +41,7 @@ export async function detectPartFormat(file: string): Promise<ResultFormat | nul
     const byName = formatFromPath(file);
     if (byName) return byName;
     if (head.startsWith('{')) return 'jsonl';
-    if (head.startsWith(CSV_COLUMNS.join(','))) return 'csv';
+    if (looksLikeResultsCsv(head)) return 'csv';
     throw new PartError(`${file}: not a results file (neither JSONL records nor the results CSV header)`);
   } finally {
     await fh.close();
@@ -50,7 +53,7 @@ export function scanPart(file: string, format: ResultFormat, tail: PartTail): As
 }
 
 /** Reads and parses the record at `span` from an open file descriptor. */
-export function readRecord(fd: number, format: ResultFormat, span: { start: number; end: number }, where: string): StoredResult {
+export function readRecord(fd: number, format: ResultFormat, span: { start: number; end: number }, where: string, taskColumns: readonly DetectionTaskField[] = []): StoredResult {
   const buf = Buffer.allocUnsafe(span.end - span.start);
   let got = 0;
   while (got < buf.length) {
@@ -59,7 +62,7 @@ export function readRecord(fd: number, format: ResultFormat, span: { start: numb
     got += n;
   }
   const text = buf.toString('utf8');
-  return format === 'csv' ? parseCsvRecord(text, where) : parseJsonlRecord(text, where);
+  return format === 'csv' ? parseCsvRecord(text, where, taskColumns) : parseJsonlRecord(text, where);
 }
 
 async function* scanJsonl(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
@@ -90,17 +93,18 @@ async function* scanCsv(file: string, tail: PartTail): AsyncGenerator<RecordSpan
     throw err instanceof PartError ? err : new PartError((err as Error).message);
   }
   tail.tornTail = scan.tornTail;
+  tail.taskColumns = scan.taskColumns ?? [];
   // After a torn write the last image may have lost detection rows too: drop it, as resume does.
   if (group && !tail.tornTail) yield { path: group.path, start: group.start, end: group.end };
 }
 
-function parseCsvRecord(text: string, where: string): StoredResult {
+function parseCsvRecord(text: string, where: string, taskColumns: readonly DetectionTaskField[]): StoredResult {
   let result: StoredResult | null = null;
   for (const rec of parseCsv(text)) {
     if (rec.fields.length === 1 && rec.fields[0] === '') continue;
     let row: CsvResultRow;
     try {
-      row = parseCsvResultRow(rec.fields);
+      row = parseCsvResultRow(rec.fields, taskColumns);
     } catch (err) {
       throw new PartError(`${where}: ${(err as Error).message}`);
     }

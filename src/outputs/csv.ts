@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { Detection, ErrorCode, ImageError, ImageResult } from '../types.js';
+import { DETECTION_TASK_FIELDS, type Detection, type DetectionTaskField, type ErrorCode, type ImageError, type ImageResult } from '../types.js';
 
 export const CSV_COLUMNS = [
   'path',
@@ -17,6 +17,36 @@ export const CSV_COLUMNS = [
 
 export const CSV_HEADER = CSV_COLUMNS.join(',') + '\n';
 
+/** The base columns up to and including y2: every results CSV starts with them. */
+const BOX_COLUMNS = CSV_COLUMNS.slice(0, 10);
+
+/**
+ * A task's columns: the base columns with the task's fields (tasks/*.ts csvColumns) between y2
+ * and error, each cell holding that field as JSON (e.g. segments {"x":[...],"y":[...]}).
+ */
+export function csvColumnsFor(taskColumns: readonly DetectionTaskField[] = []): string[] {
+  return [...BOX_COLUMNS, ...taskColumns, 'error'];
+}
+
+export function csvHeaderFor(taskColumns: readonly DetectionTaskField[] = []): string {
+  return csvColumnsFor(taskColumns).join(',') + '\n';
+}
+
+/** The task columns a header declares, or null when the fields are not a results CSV header. */
+export function taskColumnsOfHeader(fields: readonly string[]): DetectionTaskField[] | null {
+  if (fields.length < CSV_COLUMNS.length || fields[fields.length - 1] !== 'error') return null;
+  if (BOX_COLUMNS.some((c, i) => fields[i] !== c)) return null;
+  const extra = fields.slice(BOX_COLUMNS.length, -1);
+  if (!extra.every((f) => (DETECTION_TASK_FIELDS as readonly string[]).includes(f))) return null;
+  if (new Set(extra).size !== extra.length) return null;
+  return extra as DetectionTaskField[];
+}
+
+/** True when `text` begins like a results CSV (any task's). */
+export function looksLikeResultsCsv(text: string): boolean {
+  return text.startsWith(BOX_COLUMNS.join(',') + ',');
+}
+
 type Cell = string | number | null;
 
 /**
@@ -24,16 +54,18 @@ type Cell = string | number | null;
  * detection columns when there are none; for a failed image one row with only path and
  * `error` ("CODE: message").
  */
-export function formatCsvRows(r: ImageResult): string {
+export function formatCsvRows(r: ImageResult, taskColumns: readonly DetectionTaskField[] = []): string {
   const rows: Cell[][] = [];
+  const none: Cell[] = taskColumns.map(() => null);
   if (r.error) {
-    rows.push([r.path, null, null, null, null, null, null, null, null, null, formatCsvError(r.error)]);
+    rows.push([r.path, null, null, null, null, null, null, null, null, null, ...none, formatCsvError(r.error)]);
   } else if (r.detections.length === 0) {
-    rows.push([r.path, r.width, r.height, null, null, null, null, null, null, null, null]);
+    rows.push([r.path, r.width, r.height, null, null, null, null, null, null, null, ...none, null]);
   } else {
     for (const d of r.detections) {
       const b = d.box;
-      rows.push([r.path, r.width, r.height, d.class, d.name, d.confidence, b.x1, b.y1, b.x2, b.y2, null]);
+      const extra = taskColumns.map((f) => (d[f] === undefined ? null : JSON.stringify(d[f])));
+      rows.push([r.path, r.width, r.height, d.class, d.name, d.confidence, b.x1, b.y1, b.x2, b.y2, ...extra, null]);
     }
   }
   // Always quote fields with CR/LF (csv-stringify does) so a path with a newline round-trips.
@@ -60,13 +92,15 @@ export interface CsvResultRow {
 }
 
 /** Parses one data row's fields; throws with a reason when the row is malformed. */
-export function parseCsvResultRow(fields: string[]): CsvResultRow {
-  if (fields.length !== CSV_COLUMNS.length) {
-    throw new Error(`expected ${CSV_COLUMNS.length} fields, got ${fields.length}`);
+export function parseCsvResultRow(fields: string[], taskColumns: readonly DetectionTaskField[] = []): CsvResultRow {
+  const expected = CSV_COLUMNS.length + taskColumns.length;
+  if (fields.length !== expected) {
+    throw new Error(`expected ${expected} fields, got ${fields.length}`);
   }
-  const [path, width, height, cls, name, conf, x1, y1, x2, y2, error] = fields as [
-    string, string, string, string, string, string, string, string, string, string, string,
+  const [path, width, height, cls, name, conf, x1, y1, x2, y2] = fields as [
+    string, string, string, string, string, string, string, string, string, string,
   ];
+  const error = fields[fields.length - 1]!;
   const detection: Detection | null =
     cls === ''
       ? null
@@ -76,6 +110,15 @@ export function parseCsvResultRow(fields: string[]): CsvResultRow {
           confidence: num(conf),
           box: { x1: num(x1), y1: num(y1), x2: num(x2), y2: num(y2) },
         };
+  taskColumns.forEach((f, i) => {
+    const cell = fields[10 + i]!;
+    if (cell === '' || detection === null) return;
+    try {
+      (detection as unknown as Record<string, unknown>)[f] = JSON.parse(cell);
+    } catch {
+      throw new Error(`column ${f}: not JSON: '${cell.length > 40 ? `${cell.slice(0, 40)}…` : cell}'`);
+    }
+  });
   return {
     path,
     width: width === '' ? null : num(width),

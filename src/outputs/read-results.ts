@@ -3,7 +3,8 @@
 import { createReadStream } from 'node:fs';
 import type { ImageResult } from '../types.js';
 import { CsvParser } from '../inputs/csv-parse.js';
-import { CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from './csv.js';
+import { CSV_COLUMNS, parseCsvResultRow, taskColumnsOfHeader, type CsvResultRow } from './csv.js';
+import type { DetectionTaskField } from '../types.js';
 import type { ResultFormat } from './sink.js';
 
 /** A record as stored in a results file (the in-memory `index` is not written). */
@@ -115,6 +116,8 @@ export interface CsvScan {
   headerEnd: number;
   /** Bytes up to the end of the last complete line. */
   wholeBytes: number;
+  /** The task columns the header declares (set once the header has been read). */
+  taskColumns?: DetectionTaskField[];
 }
 
 /**
@@ -138,16 +141,18 @@ export async function* csvResultRows(file: string, scan: CsvScan): AsyncGenerato
       if (rec.fields.length === 1 && rec.fields[0] === '') continue;
       const where = `${file} line ${rec.line}`;
       if (!seenHeader) {
-        if (rec.fields.join(',') !== CSV_COLUMNS.join(',')) {
-          throw new Error(`${where}: not a results CSV (header must be ${CSV_COLUMNS.join(',')})`);
+        const taskColumns = taskColumnsOfHeader(rec.fields);
+        if (taskColumns === null) {
+          throw new Error(`${where}: not a results CSV (header must be ${CSV_COLUMNS.join(',')}, with a task's columns before error)`);
         }
+        scan.taskColumns = taskColumns;
         seenHeader = true;
         scan.headerEnd = end;
         continue;
       }
       let row: CsvResultRow;
       try {
-        row = parseCsvResultRow(rec.fields);
+        row = parseCsvResultRow(rec.fields, scan.taskColumns);
       } catch (err) {
         throw new Error(`${where}: ${(err as Error).message}`);
       }
