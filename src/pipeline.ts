@@ -12,7 +12,9 @@ import type { ResultCounts } from './metrics/counts.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
 import { decodeImage } from './preprocess/decode.js';
+import { classifyGeometry, classifyInto } from './preprocess/classify.js';
 import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
+import type { PreprocessKind } from './tasks/types.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
 import { BatchAssembler, type Batch } from './pipeline/batch-assembler.js';
 import { OrderedWriter } from './pipeline/ordered-writer.js';
@@ -37,6 +39,8 @@ export interface PipelineOptions {
   onWritten?: (result: ImageResult, image: RgbImage | null) => void | Promise<void>;
   /** Keep each decoded image until its result is written, for `onWritten`. Costs memory per image in flight. */
   keepImages?: boolean;
+  /** How images become the network input (the task's TaskDefinition.preprocess); letterbox when absent. */
+  preprocess?: PreprocessKind;
 }
 
 export interface PipelineOutcome extends ResultCounts {
@@ -137,6 +141,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
           const result: ImageResult = res.error
             ? errorResult(p.job, { code: 'INFERENCE_FAILED', message: `inference failed for batch containing ${p.job.path}: ${res.error}`, }, p.width, p.height)
             : { index: p.job.index, path: p.job.path, width: p.width, height: p.height, detections: res.detections![i]!, error: null };
+          if (!res.error && res.classifications) result.classification = res.classifications[i]!;
           writer.put(p.seq, result, p.startedAt, p.image);
         }
         pump();
@@ -170,8 +175,11 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         return;
       }
       const { image } = decoded;
+      // The letterbox geometry also describes the image to the worker's decode; classify's
+      // centre crop has no boxes to map back, so its decode does not use it.
       const geometry = letterboxGeometry(image.width, image.height, netW, netH);
-      letterboxInto(image, geometry, batches.place());
+      if (opts.preprocess === 'center-crop') classifyInto(image, classifyGeometry(image.width, image.height, netW, netH), batches.place());
+      else letterboxInto(image, geometry, batches.place());
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
       batches.commit({ seq, job, width: image.width, height: image.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt });

@@ -118,6 +118,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
+        preprocess: taskNamed(model.task)!.preprocess,
         metrics: report.metrics,
         onResult: (r) => {
           report.onResult(r);

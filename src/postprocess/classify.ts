@@ -8,21 +8,9 @@
 // --conf and --classes do not filter classification results, as in Ultralytics.
 // Ties keep the lower class id first (torch's argsort does not promise an order for ties).
 
-import type { Dim } from '../types.js';
+import type { Classification, Dim } from '../types.js';
 import { formatShape } from '../model/layout.js';
 import { roundDecimals } from './round.js';
-
-/** One class and its probability. */
-export interface ClassScore {
-  name: string;
-  class: number;
-  confidence: number;
-}
-
-/** What a classify record adds: the top-1 fields and the top five, highest first. */
-export interface Classification extends ClassScore {
-  top5: ClassScore[];
-}
 
 /** How far a row's sum may stray from 1 and still count as probabilities (float16 exports included). */
 export const DISTRIBUTION_TOLERANCE = 1e-3;

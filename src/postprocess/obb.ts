@@ -18,7 +18,7 @@
 // reproduces those. The corners are the same rectangle either way, only their starting corner and
 // the xywhr values differ.
 
-import type { Box, Detection, Dim, LetterboxGeometry } from '../types.js';
+import type { Box, Corners, Detection, Dim, LetterboxGeometry, OutputLayout } from '../types.js';
 import { formatShape } from '../model/layout.js';
 import { roundDecimals } from './round.js';
 import { rotatedNms, type RotatedCandidate } from './rotated-nms.js';
@@ -27,44 +27,16 @@ import type { Rbox } from './probiou.js';
 
 const f = Math.fround;
 
-/** How an OBB model's output 0 is laid out. */
-export type ObbLayout =
-  /** [B, 4+nc+1, N]: rows cx,cy,w,h, nc class scores, angle (YOLOv8/YOLO11 OBB heads). */
-  | 'xywh-classes-angle'
-  /** [B, K, 7]: cx,cy,w,h, score, class, angle (end-to-end YOLO26 OBB). Already de-duplicated. */
-  | 'xywh-score-class-angle';
+/** How an OBB model's output 0 is laid out (see OutputLayout). */
+export type ObbLayout = Extract<OutputLayout, 'xywh-classes-angle' | 'xywh-score-class-angle'>;
 
 /** A rotated candidate in network-input pixels, with the output row/anchor it came from. */
 export interface ObbCandidate extends RotatedCandidate {
   source: number;
 }
 
-/** The four corners, in Ultralytics' xywhr2xyxyxyxy order. */
-export interface Corners {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  x3: number;
-  y3: number;
-  x4: number;
-  y4: number;
-}
-
-/** The rotated box itself: centre, size and rotation in radians. */
-export interface Xywhr {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  r: number;
-}
-
 /** An oriented detection: `box` is the axis-aligned box around the corners (OBB.xyxy). */
-export interface ObbDetection extends Detection {
-  obb: Corners;
-  xywhr: Xywhr;
-}
+export type ObbDetection = Detection & Required<Pick<Detection, 'obb' | 'xywhr'>>;
 
 export interface ObbOptions {
   conf: number;
