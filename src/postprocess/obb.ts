@@ -244,6 +244,5 @@ export function obbLayoutOf(shape: readonly Dim[] | null, end2end: boolean): { l
     return { layout: 'xywh-score-class-angle', numClasses: null };
   }
   if (a !== null && a < 6) throw new RangeError(`unsupported OBB output shape ${fmt} (needs at least 6 rows); ${supported}`);
-  if (a !== null && c !== null && a > c) throw new RangeError(`unsupported OBB output shape ${fmt} (more rows than anchors); ${supported}`);
   return { layout: 'xywh-classes-angle', numClasses: a === null ? null : a - 5 };
 }
