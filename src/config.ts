@@ -1,7 +1,6 @@
 // The run's configuration, resolved once at the edge (CLI flags + environment) and passed down.
 // This is the only place defaults live.
-import type { DeviceRequest } from './inference/providers.js';
-import { DEVICE_REQUESTS } from './inference/providers.js';
+import { DEVICE_REQUESTS, type DeviceRequest } from './inference/devices.js';
 import type { ResolvedShard } from './inputs/shard.js';
 import type { MaskFormat, PostprocessOptions } from './types.js';
 
@@ -95,8 +94,8 @@ export const DEFAULTS = {
   annotateQuality: 95,
 } as const;
 
-/** A mistake in how the tool was invoked: reported as one line, exit code 2. */
-export class UsageError extends Error {}
+export { UsageError } from './usage-error.js';
+import { UsageError } from './usage-error.js';
 
 export function parseNumber(flag: string, value: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
   const n = Number(value);

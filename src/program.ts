@@ -15,7 +15,7 @@ import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
 import { ModelError } from './model/errors.js';
 import { formatFromPath } from './outputs/sink.js';
-import { EXIT_USAGE, runBatch } from './commands/batch.js';
+import { EXIT_USAGE } from './exit-codes.js';
 import { endStoppedProcess } from './reliability/stuck-exit.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -193,6 +193,8 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
     )
     .action(async (inputs: string[], flags: BatchFlags) => {
       const cfg = toRunConfig(inputs, flags, process.env);
+      // Loaded here: batch pulls in sharp and the pipeline, which merge, inspect and --help do not need.
+      const { runBatch } = await import('./commands/batch.js');
       const { exitCode, stop } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr, signals: process });
       onExit(exitCode);
       // A stopped run ends now, even with a read stuck in the kernel (reliability/stuck-exit.ts).

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
+import { DEFAULTS } from '../dist/config.js';
 import { mergeSummaries, parseSummary } from '../dist/metrics/summary.js';
 import { STAGES } from '../dist/metrics/stages.js';
 import { repoRoot, requireShared, runCli, sharedDir } from './helpers/cli.js';
@@ -121,7 +122,7 @@ test('summary JSON: model, device, versions, timing', (t) => {
   assert.match(s.device.provider, /ExecutionProvider$/);
   assert.equal(s.parallelism.batch, 1);
   assert.ok(s.parallelism.workers >= 1 && s.parallelism.threads >= 1);
-  assert.deepEqual(s.settings, { conf: 0.25, iou: 0.7, max_det: 300, classes: null, agnostic_nms: false, max_pixels: 268402689 });
+  assert.deepEqual(s.settings, { conf: 0.25, iou: 0.7, max_det: 300, classes: null, agnostic_nms: false, max_pixels: DEFAULTS.maxPixels });
   assert.deepEqual(s.versions, { yolo_serve: pkgVersion, onnxruntime: ortVersion, node: process.versions.node });
   const start = Date.parse(s.started_at);
   const end = Date.parse(s.ended_at);

@@ -28,12 +28,11 @@ import { writeReport } from '../report/index.js';
 import { describeReport } from './report.js';
 import { describeResume, planResume } from '../reliability/resume.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
-import { EXIT_RUN_FAILED, RunGuard } from '../reliability/run-guard.js';
+import { EXIT_RUN_FAILED } from '../exit-codes.js';
+import { RunGuard } from '../reliability/run-guard.js';
 import type { SignalProcess } from '../reliability/signals.js';
 
-export const EXIT_OK = 0;
-export const EXIT_SOME_FAILED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE } from '../exit-codes.js';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { parseImgsz } from '../config.js';
 import { InferenceError, InferencePool } from '../inference/pool.js';
-import type { DeviceKind } from '../inference/protocol.js';
+import { DEVICE_KINDS, type DeviceKind } from '../inference/devices.js';
 import { defaultProbe, planDevices, unavailableReason } from '../inference/providers.js';
 import { toolVersions, type Versions } from '../metrics/versions.js';
 import { sha256File } from '../model/digest.js';
@@ -76,7 +76,6 @@ const LAYOUT_DESCRIPTIONS: Record<OutputLayout, string> = {
   'class-scores': '[B, nc]: class probabilities (softmax applied when a row is not one); top 5 written',
 };
 
-const DEVICES: readonly DeviceKind[] = ['cpu', 'cuda', 'tensorrt', 'webgpu'];
 
 export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<InspectReport> {
   const header = await readOnnxFile(path);
@@ -122,10 +121,10 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
   report.imgsz_source = imgszSource(model, opts.imgsz);
   report.stride = model.stride;
   report.task = model.task;
-  setTaskFields(report, model.taskLayout);
   report.end2end = model.end2end;
   report.batch = { dynamic: model.dynamicBatch, dim: model.inputShape[0] ?? null };
   report.spatial = { dynamic: model.dynamicSpatial, dims: [model.inputShape[2] ?? null, model.inputShape[3] ?? null] };
+  setTaskFields(report, model.taskLayout);
 
   if (opts.probe ?? true) {
     report.probe = await probe(model);
@@ -143,6 +142,10 @@ function setTaskFields(report: InspectReport, spec: TaskLayout): void {
   for (const o of report.outputs) o.role = roles.get(o.name) ?? 'ignored';
   report.kpt_shape = spec.kptShape;
   report.mask_size = spec.maskSize;
+  if (report.layout && spec.extra > 0) {
+    const what = spec.task === 'segment' ? 'mask coefficients' : spec.task === 'pose' ? 'keypoint values' : 'extra values';
+    report.layout.description = `${LAYOUT_DESCRIPTIONS[report.layout.name]}; + ${spec.extra} ${what} per detection`;
+  }
 }
 
 function layoutSource(m: ResolvedModel): 'metadata' | 'output shape' {
@@ -203,7 +206,7 @@ async function providerReport(): Promise<InspectReport['providers']> {
     // without the list, the file checks alone still say what can work
   }
   const probe = defaultProbe();
-  return DEVICES.map((device) => {
+  return DEVICE_KINDS.map((device) => {
     const reason = unavailableReason(device, probe);
     return { device, bundled: bundled.get(device) ?? null, usable: reason === null, reason };
   });

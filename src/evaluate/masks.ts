@@ -4,6 +4,7 @@
 // boundary traced at 5× resolution, then the crossings of each pixel column's centre line), so
 // masks, areas and IoUs equal pycocotools' for the same polygons.
 import type { Rle } from './coco-eval.js';
+import { rleCounts } from '../postprocess/rle.js';
 
 /** The rasterisation of one polygon [x0, y0, x1, y1, …] (pixels) into an h×w RLE. */
 export function polygonToRle(xy: readonly number[], h: number, w: number): Rle {
@@ -168,24 +169,7 @@ export function rleIou(dt: Rle, gt: Rle, crowd: boolean): number {
 
 /** COCO's compressed RLE string (6 bits per character, offsets from ASCII 48; counts after the second are deltas). */
 export function rleFromString(s: string, h: number, w: number): Rle {
-  const counts: number[] = [];
-  let p = 0;
-  while (p < s.length) {
-    let x = 0;
-    let k = 0;
-    let more = true;
-    while (more) {
-      const c = s.charCodeAt(p) - 48;
-      x |= (c & 0x1f) << (5 * k);
-      more = (c & 0x20) !== 0;
-      p++;
-      k++;
-      if (!more && c & 0x10) x |= -1 << (5 * k);
-    }
-    if (counts.length > 2) x += counts[counts.length - 2]!;
-    counts.push(x >>> 0);
-  }
-  return { h, w, counts };
+  return { h, w, counts: rleCounts(s).map((c) => c >>> 0) };
 }
 
 /** A COCO `segmentation` (polygons, uncompressed or compressed RLE) as one RLE, as COCO.annToRLE does. */

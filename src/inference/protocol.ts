@@ -3,7 +3,8 @@
 import type { TaskLayout } from '../tasks/types.js';
 import type { Classification, Detection, LetterboxGeometry, PostprocessOptions, TensorElementType } from '../types.js';
 
-export type DeviceKind = 'cpu' | 'cuda' | 'tensorrt' | 'webgpu';
+import type { DeviceKind } from './devices.js';
+export type { DeviceKind } from './devices.js';
 
 /** What a worker needs to own one ORT session. Plain data: it is cloned into the worker. */
 export interface WorkerInit {

@@ -5,10 +5,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import type { DeviceKind } from './protocol.js';
+import type { DeviceKind, DeviceRequest } from './devices.js';
+export { DEVICE_REQUESTS, type DeviceRequest } from './devices.js';
 
-export type DeviceRequest = DeviceKind | 'auto';
-export const DEVICE_REQUESTS: readonly DeviceRequest[] = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];
 
 /**
  * Order tried by `auto`. TensorRT is left out on purpose: it builds an engine per model and

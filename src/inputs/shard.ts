@@ -12,7 +12,7 @@
 // (Python: int.from_bytes(hashlib.sha1(key.encode()).digest()[:8], 'big') % count)
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { UsageError } from '../config.js';
+import { UsageError } from '../usage-error.js';
 import type { ImageJob } from '../types.js';
 
 export interface Shard {

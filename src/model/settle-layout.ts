@@ -1,6 +1,6 @@
 // The layout a model's outputs really have, settled from the dims of one real inference (the
 // warm-up probe). Shared by `batch` and `inspect` so both say the same about a model.
-import { UsageError } from '../config.js';
+import { UsageError } from '../usage-error.js';
 import { taskNamed } from '../tasks/registry.js';
 import type { TaskLayout } from '../tasks/types.js';
 import { ModelError } from './errors.js';

@@ -29,41 +29,48 @@ export function outerContours(m: MaskWindow): Contour[] {
   const img = new Uint8Array(W * H);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img[(y + 1) * W + x + 1] = m.data[y * w + x]!;
 
-  // Background reachable from the outside (4-connected, the dual of 8-connected foreground):
-  // a component whose first pixel's left neighbour is not in it lies inside a hole.
-  const outside = new Uint8Array(W * H);
+  // First pixel (raster order) of each 8-connected component.
+  const seen = new Uint8Array(W * H);
   const stack = new Int32Array(W * H);
-  let top = 0;
-  stack[top++] = 0;
-  outside[0] = 1;
-  const visit = (q: number): void => {
-    if (outside[q] === 0 && img[q] === 0) {
-      outside[q] = 1;
-      stack[top++] = q;
-    }
-  };
-  while (top > 0) {
-    const p = stack[--top]!;
-    const x = p % W;
-    if (x > 0) visit(p - 1);
-    if (x < W - 1) visit(p + 1);
-    if (p >= W) visit(p - W);
-    if (p < W * (H - 1)) visit(p + W);
-  }
-
-  const seen = new Uint8Array(W * H); // foreground pixels of components already traced
-  const contours: Contour[] = [];
+  const starts: number[] = [];
   for (let y = 1; y <= h; y++) {
     for (let x = 1; x <= w; x++) {
       const p = y * W + x;
-      if (img[p] === 0 || seen[p] === 1 || img[p - 1] !== 0) continue;
-      // First pixel (raster order) of a component not traced yet.
+      if (img[p] === 0 || seen[p] === 1) continue;
       markComponent(img, seen, p, W, stack);
-      if (outside[p - 1] !== 1) continue;
-      contours.push(trace(img, W, x, y).map((v, i) => v - 1 + (i % 2 === 0 ? m.x0 : m.y0)));
+      starts.push(p);
     }
   }
+  // With several components, one may lie inside another's hole: RETR_EXTERNAL skips it. Such a
+  // component's first pixel has a west neighbour that background from the outside cannot reach
+  // (4-connected background, the dual of 8-connected foreground). One component needs no check.
+  const outside = starts.length > 1 ? outsideBackground(img, W, H, stack) : null;
+  const contours: Contour[] = [];
+  for (const p of starts) {
+    if (outside !== null && outside[p - 1] !== 1) continue;
+    const x = p % W;
+    const y = (p - x) / W;
+    contours.push(trace(img, W, x, y).map((v, i) => v - 1 + (i % 2 === 0 ? m.x0 : m.y0)));
+  }
   return contours;
+}
+
+function outsideBackground(img: Uint8Array, W: number, H: number, stack: Int32Array): Uint8Array {
+  const outside = new Uint8Array(W * H);
+  let top = 0;
+  stack[top++] = 0;
+  outside[0] = 1;
+  while (top > 0) {
+    const p = stack[--top]!;
+    const x = p % W;
+    for (const q of [x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, p >= W ? p - W : -1, p < W * (H - 1) ? p + W : -1]) {
+      if (q >= 0 && outside[q] === 0 && img[q] === 0) {
+        outside[q] = 1;
+        stack[top++] = q;
+      }
+    }
+  }
+  return outside;
 }
 
 function markComponent(img: Uint8Array, seen: Uint8Array, start: number, W: number, stack: Int32Array): void {

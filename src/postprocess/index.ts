@@ -1,7 +1,7 @@
 // One image's output slice -> Ultralytics-style detections in original-image pixels.
 // Pure: no ORT, no sharp, no I/O.
 
-import type { Detection, LetterboxGeometry, OutputLayout, PostprocessOptions } from '../types.js';
+import type { Candidate, Detection, LetterboxGeometry, OutputLayout, PostprocessOptions } from '../types.js';
 import { extractCandidates } from './candidates.js';
 import { nonMaxSuppression } from './nms.js';
 import { roundDecimals } from './round.js';
@@ -39,23 +39,28 @@ export function postprocessImage(
   rounding: OutputRounding = DEFAULT_ROUNDING,
 ): Detection[] {
   const candidates = extractCandidates(layout, data, rows, cols, opts);
-  const kept =
-    layout === 'xyxy-score-class'
-      ? candidates.slice(0, Math.max(0, Math.floor(opts.maxDet)))
-      : nonMaxSuppression(candidates, { iou: opts.iou, agnostic: opts.agnostic, maxDet: opts.maxDet });
-  const padMode = rounding.padMode ?? 'letterbox';
-  return kept.map((c) => {
-    const b = scaleBox(c, geometry, padMode);
-    return {
-      name: names[c.cls] ?? `class${c.cls}`,
-      class: c.cls,
-      confidence: roundDecimals(c.score, rounding.confidence),
-      box: {
-        x1: roundDecimals(b.x1, rounding.box),
-        y1: roundDecimals(b.y1, rounding.box),
-        x2: roundDecimals(b.x2, rounding.box),
-        y2: roundDecimals(b.y2, rounding.box),
-      },
-    };
-  });
+  return keepCandidates(layout, candidates, opts).map((c) => detectionOf(c, geometry, names, rounding));
+}
+
+/** The candidates that survive: NMS, or for end-to-end output the first maxDet in model order. */
+export function keepCandidates(layout: OutputLayout, candidates: Candidate[], opts: PostprocessOptions): Candidate[] {
+  return layout === 'xyxy-score-class'
+    ? candidates.slice(0, Math.max(0, Math.floor(opts.maxDet)))
+    : nonMaxSuppression(candidates, { iou: opts.iou, agnostic: opts.agnostic, maxDet: opts.maxDet });
+}
+
+/** A kept candidate as a record's detection: box scaled back to the image, clipped and rounded. */
+export function detectionOf(c: Candidate, geometry: LetterboxGeometry, names: readonly string[], rounding: OutputRounding = DEFAULT_ROUNDING): Detection {
+  const b = scaleBox(c, geometry, rounding.padMode ?? 'letterbox');
+  return {
+    name: names[c.cls] ?? `class${c.cls}`,
+    class: c.cls,
+    confidence: roundDecimals(c.score, rounding.confidence),
+    box: {
+      x1: roundDecimals(b.x1, rounding.box),
+      y1: roundDecimals(b.y1, rounding.box),
+      x2: roundDecimals(b.x2, rounding.box),
+      y2: roundDecimals(b.y2, rounding.box),
+    },
+  };
 }

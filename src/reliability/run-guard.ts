@@ -11,11 +11,9 @@ import { GuardedSink, OutputError } from './guarded-sink.js';
 import type { SignalProcess, StopSignal } from './signals.js';
 import { SIGNAL_EXIT_CODES, dieBySignal, handleStopSignals } from './signals.js';
 
-// Exit codes; 0, 1 and 2 keep their meaning from the batch command (see --help).
-const EXIT_OK = 0;
-const EXIT_SOME_FAILED = 1;
-/** The run itself broke (inference failed, results could not be written); --resume continues it. */
-export const EXIT_RUN_FAILED = 3;
+// Exit codes: src/exit-codes.ts (3: the run broke; --resume continues it).
+import { EXIT_OK, EXIT_RUN_FAILED, EXIT_SOME_FAILED } from '../exit-codes.js';
+export { EXIT_RUN_FAILED } from '../exit-codes.js';
 
 /** How long images already in flight may take to finish after a stop before they are abandoned. */
 export const DRAIN_TIMEOUT_MS = 10_000;

@@ -3,14 +3,12 @@
 // the extra values (mask coefficients, keypoints) of a kept candidate gathered from its source
 // row — after NMS, as Ultralytics' non_max_suppression carries its extra columns.
 import { extractCandidates } from '../postprocess/candidates.js';
-import { nonMaxSuppression } from '../postprocess/nms.js';
-import { roundDecimals } from '../postprocess/round.js';
-import { scaleBox } from '../postprocess/scale.js';
+import { DEFAULT_ROUNDING, detectionOf, keepCandidates } from '../postprocess/index.js';
 import type { Candidate, Detection, LetterboxGeometry, PostprocessOptions } from '../types.js';
 import type { TaskLayout, TensorView } from './types.js';
 
 /** Decimals written (Results.summary uses 5 for confidence; yolo-serve writes 2 for pixel coordinates). */
-export const DECIMALS = { confidence: 5, pixels: 2 } as const;
+export const DECIMALS = { confidence: DEFAULT_ROUNDING.confidence, pixels: DEFAULT_ROUNDING.box } as const;
 
 /** [rows, cols] of one image's 2-D detections output. */
 export function matrixDims(t: TensorView, what: string): [number, number] {
@@ -23,9 +21,7 @@ export function keptCandidates(det: TensorView, opts: PostprocessOptions, spec: 
   const [rows, cols] = matrixDims(det, spec.layout);
   const numClasses = spec.layout === 'xywh-classes' ? rows - 4 - spec.extra : undefined;
   const candidates = extractCandidates(spec.layout, det.data, rows, cols, { conf: opts.conf, classes: opts.classes, numClasses });
-  return spec.layout === 'xyxy-score-class'
-    ? candidates.slice(0, Math.max(0, Math.floor(opts.maxDet)))
-    : nonMaxSuppression(candidates, { iou: opts.iou, agnostic: opts.agnostic, maxDet: opts.maxDet });
+  return keepCandidates(spec.layout, candidates, opts);
 }
 
 /** The `spec.extra` values after a kept candidate's box/score/class, read from its source row. */
@@ -49,18 +45,7 @@ export function gatherExtras(det: TensorView, c: Candidate, spec: TaskLayout): F
 
 /** A kept candidate as the record's detection (box scaled back to the image and clipped). */
 export function toDetection(c: Candidate, g: LetterboxGeometry, names: readonly string[]): Detection {
-  const b = scaleBox(c, g);
-  return {
-    name: names[c.cls] ?? `class${c.cls}`,
-    class: c.cls,
-    confidence: roundDecimals(c.score, DECIMALS.confidence),
-    box: {
-      x1: roundDecimals(b.x1, DECIMALS.pixels),
-      y1: roundDecimals(b.y1, DECIMALS.pixels),
-      x2: roundDecimals(b.x2, DECIMALS.pixels),
-      y2: roundDecimals(b.y2, DECIMALS.pixels),
-    },
-  };
+  return detectionOf(c, g, names);
 }
 
 /**
