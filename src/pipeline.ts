@@ -12,8 +12,10 @@ import type { ResultCounts } from './metrics/counts.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
 import { decodeImage, type DecodeOptions } from './preprocess/decode.js';
+import { classifyGeometry, classifyInto } from './preprocess/classify.js';
 import { fastDecodeFor } from './preprocess/fast-decode.js';
 import { letterboxGeometry, letterboxInto, padKey } from './preprocess/letterbox.js';
+import type { PreprocessKind } from './tasks/types.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
 import { BatchAssembler, type Batch } from './pipeline/batch-assembler.js';
 import { OrderedWriter } from './pipeline/ordered-writer.js';
@@ -42,6 +44,8 @@ export interface PipelineOptions {
   onWritten?: (result: ImageResult, image: RgbImage | null) => void | Promise<void>;
   /** Keep each decoded image until its result is written, for `onWritten`. Costs memory per image in flight. */
   keepImages?: boolean;
+  /** How images become the network input (the task's TaskDefinition.preprocess); letterbox when absent. */
+  preprocess?: PreprocessKind;
 }
 
 export interface PipelineOutcome extends ResultCounts {
@@ -142,6 +146,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
           const result: ImageResult = res.error
             ? errorResult(p.job, { code: 'INFERENCE_FAILED', message: `inference failed for batch containing ${p.job.path}: ${res.error}`, }, p.width, p.height)
             : { index: p.job.index, path: p.job.path, width: p.width, height: p.height, detections: res.detections![i]!, error: null };
+          if (!res.error && res.classifications) result.classification = res.classifications[i]!;
           writer.put(p.seq, result, p.startedAt, p.image);
         }
         pump();
@@ -156,8 +161,9 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     );
   }
 
-  // Kept images are drawn on at full size, so they are never decoded reduced.
-  const reduceJpeg = opts.fastDecode && !opts.keepImages ? fastDecodeFor(netW, netH) : null;
+  // Kept images are drawn on at full size, so they are never decoded reduced; the reduction is
+  // sized for the letterbox, so classify's centre crop always decodes at full size too.
+  const reduceJpeg = opts.fastDecode && !opts.keepImages && opts.preprocess !== 'center-crop' ? fastDecodeFor(netW, netH) : null;
 
   async function prepare(seq: number, job: ImageJob): Promise<void> {
     const startedAt = performance.now();
@@ -180,10 +186,17 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
       const { image } = decoded;
       // A reduced decode keeps the full size's geometry, so boxes map back to original pixels.
       const size = decoded.reducedFrom ?? image;
+      // The letterbox geometry also describes the image to the worker's decode; classify's
+      // centre crop has no boxes to map back, so its decode does not use it.
       const geometry = letterboxGeometry(size.width, size.height, netW, netH);
       const { view, previousPad } = batches.placeWithPad();
-      const pad = padKey(geometry);
-      letterboxInto(image, geometry, view, 0, previousPad === pad);
+      // A centre crop fills its whole place, so it leaves no padding a later image could reuse.
+      let pad: string | null = null;
+      if (opts.preprocess === 'center-crop') classifyInto(image, classifyGeometry(image.width, image.height, netW, netH), view);
+      else {
+        pad = padKey(geometry);
+        letterboxInto(image, geometry, view, 0, previousPad === pad);
+      }
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
       batches.commit({ seq, job, width: size.width, height: size.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt }, pad);

@@ -67,14 +67,57 @@ export interface Detection {
   rle?: Rle;
   /** pose */
   keypoints?: Keypoints;
+  /** obb: the rotated box's four corners (summary()'s x1…y4); `box` is then the axis-aligned box around them. */
+  obb?: Corners;
+  /** obb: the rotated box as centre, size and rotation (radians). */
+  xywhr?: Xywhr;
+}
+
+/** An oriented box's corners in original-image pixels, in Ultralytics' xywhr2xyxyxyxy order. */
+export interface Corners {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  x3: number;
+  y3: number;
+  x4: number;
+  y4: number;
+}
+
+/** An oriented box: centre (x, y), width, height (original-image pixels) and rotation r (radians). */
+export interface Xywhr {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  r: number;
+}
+
+/** One class and its probability (classify; Results.summary() for Probs). */
+export interface ClassScore {
+  name: string;
+  class: number;
+  confidence: number;
+}
+
+/** A classify result: the top-1 class's fields and the five most probable classes, highest first. */
+export interface Classification extends ClassScore {
+  top5: ClassScore[];
 }
 
 /**
  * Detection fields beyond class/confidence/box, in the order files write them. JSONL writes each
  * one a detection has; CSV gives each task's fields one JSON-encoded column (tasks/*.ts csvColumns).
  */
-export const DETECTION_TASK_FIELDS = ['segments', 'rle', 'keypoints'] as const;
+export const DETECTION_TASK_FIELDS = ['segments', 'rle', 'keypoints', 'obb', 'xywhr'] as const;
 export type DetectionTaskField = (typeof DETECTION_TASK_FIELDS)[number];
+
+/** Record fields of a task beyond its detections (classify's top5); CSV gives each a JSON column too. */
+export const RECORD_TASK_FIELDS = ['top5'] as const;
+export type RecordTaskField = (typeof RECORD_TASK_FIELDS)[number];
+/** A task's CSV column between y2 and error. */
+export type TaskField = DetectionTaskField | RecordTaskField;
 
 /** The tasks Ultralytics exports; src/tasks/registry.ts says which of them yolo-serve runs. */
 export type TaskName = 'detect' | 'segment' | 'pose' | 'obb' | 'classify';
@@ -89,6 +132,8 @@ export interface ImageResult {
   height: number | null;
   detections: Detection[];
   error: ImageError | null;
+  /** classify: the class scores (detections stay empty); absent for other tasks and failed images. */
+  classification?: Classification;
 }
 
 /**
@@ -124,7 +169,13 @@ export type OutputLayout =
   /** [B, N, 5+nc]: cx,cy,w,h, objectness, nc class probabilities; score = obj × cls (YOLOv5). */
   | 'xywh-obj-classes'
   /** [B, K, 6]: x1,y1,x2,y2, score, class (YOLOv10, YOLO26, nms=True exports). Already de-duplicated. */
-  | 'xyxy-score-class';
+  | 'xyxy-score-class'
+  /** obb: [B, 4+nc+1, N]: rows cx,cy,w,h, nc class scores, angle (YOLOv8/YOLO11 OBB). */
+  | 'xywh-classes-angle'
+  /** obb: [B, K, 7]: cx,cy,w,h, score, class, angle (end-to-end YOLO26 OBB). Already de-duplicated. */
+  | 'xywh-score-class-angle'
+  /** classify: [B, nc] class probabilities (or logits). */
+  | 'class-scores';
 
 export type TensorElementType = 'float32' | 'float16';
 

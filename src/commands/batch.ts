@@ -130,6 +130,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
         fastDecode: cfg.fastDecode,
+        preprocess: taskNamed(model.task)!.preprocess,
         decode: decodeOptions(cfg),
         metrics: report.metrics,
         onResult: (r) => {

@@ -71,6 +71,9 @@ const LAYOUT_DESCRIPTIONS: Record<OutputLayout, string> = {
   'xywh-classes': '[B, 4+nc, N]: cx, cy, w, h, class scores (YOLOv8/YOLO11/YOLOv5u); NMS applied',
   'xywh-obj-classes': '[B, N, 5+nc]: cx, cy, w, h, objectness, class probabilities (YOLOv5); NMS applied',
   'xyxy-score-class': '[B, K, 6]: x1, y1, x2, y2, score, class (end-to-end YOLOv10/YOLO26, nms=True); no NMS',
+  'xywh-classes-angle': '[B, 4+nc+1, N]: cx, cy, w, h, class scores, angle (YOLOv8/YOLO11 OBB); rotated NMS (ProbIoU) applied',
+  'xywh-score-class-angle': '[B, K, 7]: cx, cy, w, h, score, class, angle (end-to-end YOLO26 OBB); no NMS',
+  'class-scores': '[B, nc]: class probabilities (softmax applied when a row is not one); top 5 written',
 };
 
 
@@ -215,7 +218,7 @@ async function providerReport(): Promise<InspectReport['providers']> {
 const shapeText = (s: Dim[] | null): string => (s === null ? '(no shape declared)' : formatShape(s));
 
 function tensorRows(list: (InspectTensor & { role?: string })[], nameW: number): string[] {
-  return list.map((t) => `${t.name.padEnd(nameW)}  ${t.dtype.padEnd(7)}  ${shapeText(t.shape)}${t.role ? (t.role === 'ignored' ? '  (ignored)' : `  ← ${t.role === 'protos' ? 'mask prototypes' : t.role}`) : ''}`);
+  return list.map((t) => `${t.name.padEnd(nameW)}  ${t.dtype.padEnd(7)}  ${shapeText(t.shape)}${t.role ? (t.role === 'ignored' ? '  (ignored)' : `  ← ${t.role === 'protos' ? 'mask prototypes' : t.role === 'scores' ? 'class scores' : t.role}`) : ''}`);
 }
 
 function mb(bytes: number): string {

@@ -15,7 +15,7 @@ import { type Command, Option } from 'commander';
 import { DEFAULTS, UsageError, parseFormat } from '../config.js';
 import { expandInputs } from '../inputs/expand.js';
 import { formatCsvRows } from '../outputs/csv.js';
-import type { DetectionTaskField } from '../types.js';
+import type { TaskField } from '../types.js';
 import { formatJsonlLine } from '../outputs/jsonl.js';
 import type { StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, openSink, type ResultFormat } from '../outputs/sink.js';
@@ -100,8 +100,8 @@ export async function runMerge(opts: MergeOptions, io: MergeIo): Promise<MergeOu
   const ends: number[] = [];
   const tornParts: string[] = [];
   // CSV parts of a task carry its columns; all parts must carry the same ones.
-  const partColumns: DetectionTaskField[][] = [];
-  let taskColumns: DetectionTaskField[] | null = null;
+  const partColumns: TaskField[][] = [];
+  let taskColumns: TaskField[] | null = null;
   for (const [p, file] of opts.parts.entries()) {
     if (!partFormat) continue; // every part is empty
     const tail: PartTail = { tornTail: false };

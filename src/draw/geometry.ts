@@ -1,7 +1,7 @@
 // Pure drawing geometry, after Ultralytics' Annotator (utils/plotting.py): line width scaled to
 // the image, label boxes kept inside the image, keypoint/limb rules, and save_one_box's crop.
 // No pixels here: overlay.ts turns these numbers into SVG.
-import type { Box } from '../types.js';
+import type { Box, Corners } from '../types.js';
 
 /** Polygon in original-image pixels (segment records). */
 export interface PolygonXY {
@@ -16,17 +16,8 @@ export interface KeypointsXY {
   visible?: (number | boolean | null)[];
 }
 
-/** Rotated box corners in original-image pixels (OBB records). */
-export interface ObbCorners {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  x3: number;
-  y3: number;
-  x4: number;
-  y4: number;
-}
+/** Rotated box corners in original-image pixels (OBB records; types.ts defines them). */
+export type ObbCorners = Corners;
 
 /** What the drawing code reads from a detection record; the task-specific parts are optional. */
 export interface DrawableDetection {

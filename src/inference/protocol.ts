@@ -1,7 +1,7 @@
 // Messages between the main thread and an inference worker. Tensors travel as transferred
 // ArrayBuffers (moved, not copied) and come back the same way so their memory is reused.
 import type { TaskLayout } from '../tasks/types.js';
-import type { Detection, LetterboxGeometry, PostprocessOptions, TensorElementType } from '../types.js';
+import type { Classification, Detection, LetterboxGeometry, PostprocessOptions, TensorElementType } from '../types.js';
 
 import type { DeviceKind } from './devices.js';
 export type { DeviceKind } from './devices.js';
@@ -63,6 +63,8 @@ export interface RunResultMessage {
   input: ArrayBuffer;
   /** One list per image, in batch order; absent when `error` is set. */
   detections?: Detection[][];
+  /** classify: one per image, in batch order, beside the (empty) detections. */
+  classifications?: Classification[];
   error?: string;
   /** Milliseconds spent in session.run (including fp16 conversion) and in postprocessing. */
   inferMs: number;

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../model/fp16.js';
 import { taskNamed } from '../tasks/registry.js';
 import type { TaskDefinition, TensorView } from '../tasks/types.js';
+import type { Classification } from '../types.js';
 import type { ConfigureMessage, DeviceKind, FromWorker, RunMessage, TimeBatchMessage, ToWorker, WorkerInit } from './protocol.js';
 import { sessionOptionsFor } from './providers.js';
 
@@ -103,13 +104,19 @@ async function handleRun(session: ort.InferenceSession, msg: RunMessage): Promis
   const t1 = performance.now();
   const { msg: conf, task } = decode!;
   const detections = [];
+  const classifications: Classification[] = [];
   try {
-    for (let i = 0; i < msg.count; i++) detections.push(task.decode(imageViews(result, i), msg.geometries[i]!, conf.post, conf.names, conf.spec));
+    for (let i = 0; i < msg.count; i++) {
+      const views = imageViews(result, i);
+      detections.push(task.decode(views, msg.geometries[i]!, conf.post, conf.names, conf.spec));
+      if (task.classify) classifications.push(task.classify(views, conf.names, conf.spec));
+    }
   } catch (err) {
     post({ type: 'result', id: msg.id, input: msg.input, error: `postprocessing failed: ${firstLine(err)}`, inferMs: t1 - t0, postMs: performance.now() - t1 }, [msg.input]);
     return;
   }
-  post({ type: 'result', id: msg.id, input: msg.input, detections, inferMs: t1 - t0, postMs: performance.now() - t1 }, [msg.input]);
+  const classified = task.classify ? { classifications } : {};
+  post({ type: 'result', id: msg.id, input: msg.input, detections, ...classified, inferMs: t1 - t0, postMs: performance.now() - t1 }, [msg.input]);
 }
 
 /** `--batch auto` on a GPU: ms of each of `runs` runs on a blank batch (see batch-calibration.ts). */

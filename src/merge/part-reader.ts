@@ -6,7 +6,7 @@ import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parseCsv } from '../inputs/csv-parse.js';
 import { looksLikeResultsCsv, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
-import type { DetectionTaskField } from '../types.js';
+import type { TaskField } from '../types.js';
 import { continuesCsvRecord, csvResultRows, jsonlLines, parseJsonlResult, type CsvScan, type StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, type ResultFormat } from '../outputs/sink.js';
 
@@ -21,7 +21,7 @@ export interface PartTail {
   /** The part ends in an incomplete record (its writer was interrupted); that record is skipped. */
   tornTail: boolean;
   /** CSV: the task columns its header declares (pass them to readRecord). */
-  taskColumns?: DetectionTaskField[];
+  taskColumns?: TaskField[];
 }
 
 /** A part that cannot be read as a results file. */
@@ -53,7 +53,7 @@ export function scanPart(file: string, format: ResultFormat, tail: PartTail): As
 }
 
 /** Reads and parses the record at `span` from an open file descriptor. */
-export function readRecord(fd: number, format: ResultFormat, span: { start: number; end: number }, where: string, taskColumns: readonly DetectionTaskField[] = []): StoredResult {
+export function readRecord(fd: number, format: ResultFormat, span: { start: number; end: number }, where: string, taskColumns: readonly TaskField[] = []): StoredResult {
   const buf = Buffer.allocUnsafe(span.end - span.start);
   let got = 0;
   while (got < buf.length) {
@@ -98,7 +98,7 @@ async function* scanCsv(file: string, tail: PartTail): AsyncGenerator<RecordSpan
   if (group && !tail.tornTail) yield { path: group.path, start: group.start, end: group.end };
 }
 
-function parseCsvRecord(text: string, where: string, taskColumns: readonly DetectionTaskField[]): StoredResult {
+function parseCsvRecord(text: string, where: string, taskColumns: readonly TaskField[]): StoredResult {
   let result: StoredResult | null = null;
   for (const rec of parseCsv(text)) {
     if (rec.fields.length === 1 && rec.fields[0] === '') continue;
@@ -110,6 +110,7 @@ function parseCsvRecord(text: string, where: string, taskColumns: readonly Detec
     }
     if (!result) {
       result = { path: row.path, width: row.width, height: row.height, detections: [], error: row.error };
+      if (row.classification) result.classification = row.classification;
     }
     if (row.detection) result.detections.push(row.detection);
   }

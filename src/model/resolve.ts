@@ -97,7 +97,7 @@ export async function resolveModelHeader(path: string, header: OnnxHeader, opts:
     stride,
     task: task.name,
     taskLayout: decision,
-    end2end: decision.layout === 'xyxy-score-class' || isEnd2end(metadata),
+    end2end: decision.layout === 'xyxy-score-class' || decision.layout === 'xywh-score-class-angle' || isEnd2end(metadata),
     dynamicBatch: !isFixed(inputShape[0]),
     dynamicSpatial: !isFixed(inputShape[2]) || !isFixed(inputShape[3]),
     metadata,

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import { DETECTION_TASK_FIELDS, type Detection, type DetectionTaskField, type ErrorCode, type ImageError, type ImageResult } from '../types.js';
+import { DETECTION_TASK_FIELDS, RECORD_TASK_FIELDS, type Classification, type Detection, type ErrorCode, type ImageError, type ImageResult, type TaskField } from '../types.js';
 
 export const CSV_COLUMNS = [
   'path',
@@ -24,22 +24,23 @@ const BOX_COLUMNS = CSV_COLUMNS.slice(0, 10);
  * A task's columns: the base columns with the task's fields (tasks/*.ts csvColumns) between y2
  * and error, each cell holding that field as JSON (e.g. segments {"x":[...],"y":[...]}).
  */
-export function csvColumnsFor(taskColumns: readonly DetectionTaskField[] = []): string[] {
+export function csvColumnsFor(taskColumns: readonly TaskField[] = []): string[] {
   return [...BOX_COLUMNS, ...taskColumns, 'error'];
 }
 
-export function csvHeaderFor(taskColumns: readonly DetectionTaskField[] = []): string {
+export function csvHeaderFor(taskColumns: readonly TaskField[] = []): string {
   return csvColumnsFor(taskColumns).join(',') + '\n';
 }
 
 /** The task columns a header declares, or null when the fields are not a results CSV header. */
-export function taskColumnsOfHeader(fields: readonly string[]): DetectionTaskField[] | null {
+export function taskColumnsOfHeader(fields: readonly string[]): TaskField[] | null {
   if (fields.length < CSV_COLUMNS.length || fields[fields.length - 1] !== 'error') return null;
   if (BOX_COLUMNS.some((c, i) => fields[i] !== c)) return null;
   const extra = fields.slice(BOX_COLUMNS.length, -1);
-  if (!extra.every((f) => (DETECTION_TASK_FIELDS as readonly string[]).includes(f))) return null;
+  const known: readonly string[] = [...DETECTION_TASK_FIELDS, ...RECORD_TASK_FIELDS];
+  if (!extra.every((f) => known.includes(f))) return null;
   if (new Set(extra).size !== extra.length) return null;
-  return extra as DetectionTaskField[];
+  return extra as TaskField[];
 }
 
 /** True when `text` begins like a results CSV (any task's). */
@@ -54,17 +55,22 @@ type Cell = string | number | null;
  * detection columns when there are none; for a failed image one row with only path and
  * `error` ("CODE: message").
  */
-export function formatCsvRows(r: ImageResult, taskColumns: readonly DetectionTaskField[] = []): string {
+export function formatCsvRows(r: ImageResult, taskColumns: readonly TaskField[] = []): string {
   const rows: Cell[][] = [];
   const none: Cell[] = taskColumns.map(() => null);
   if (r.error) {
     rows.push([r.path, null, null, null, null, null, null, null, null, null, ...none, formatCsvError(r.error)]);
+  } else if (r.classification) {
+    // classify: one row, the top-1 class in class/name/confidence, no box, top5 as JSON.
+    const c = r.classification;
+    const extra = taskColumns.map((f) => (f === 'top5' ? JSON.stringify(c.top5) : null));
+    rows.push([r.path, r.width, r.height, c.class, c.name, c.confidence, null, null, null, null, ...extra, null]);
   } else if (r.detections.length === 0) {
     rows.push([r.path, r.width, r.height, null, null, null, null, null, null, null, ...none, null]);
   } else {
     for (const d of r.detections) {
       const b = d.box;
-      const extra = taskColumns.map((f) => (d[f] === undefined ? null : JSON.stringify(d[f])));
+      const extra = taskColumns.map((f) => (f === 'top5' || d[f] === undefined ? null : JSON.stringify(d[f])));
       rows.push([r.path, r.width, r.height, d.class, d.name, d.confidence, b.x1, b.y1, b.x2, b.y2, ...extra, null]);
     }
   }
@@ -89,10 +95,12 @@ export interface CsvResultRow {
   height: number | null;
   detection: Detection | null;
   error: ImageError | null;
+  /** classify rows: the class scores (the row has no box). */
+  classification: Classification | null;
 }
 
 /** Parses one data row's fields; throws with a reason when the row is malformed. */
-export function parseCsvResultRow(fields: string[], taskColumns: readonly DetectionTaskField[] = []): CsvResultRow {
+export function parseCsvResultRow(fields: string[], taskColumns: readonly TaskField[] = []): CsvResultRow {
   const expected = CSV_COLUMNS.length + taskColumns.length;
   if (fields.length !== expected) {
     throw new Error(`expected ${expected} fields, got ${fields.length}`);
@@ -101,6 +109,13 @@ export function parseCsvResultRow(fields: string[], taskColumns: readonly Detect
     string, string, string, string, string, string, string, string, string, string,
   ];
   const error = fields[fields.length - 1]!;
+  const top5At = taskColumns.indexOf('top5');
+  const top5 = top5At >= 0 && fields[10 + top5At] !== '' ? fields[10 + top5At]! : null;
+  if (top5 !== null) {
+    // classify: the top-1 class and the top 5, no box.
+    const classification: Classification = { name, class: num(cls), confidence: num(conf), top5: jsonCell('top5', top5) as Classification['top5'] };
+    return { path, width: width === '' ? null : num(width), height: height === '' ? null : num(height), detection: null, error: error === '' ? null : parseCsvError(error), classification };
+  }
   const detection: Detection | null =
     cls === ''
       ? null
@@ -113,11 +128,7 @@ export function parseCsvResultRow(fields: string[], taskColumns: readonly Detect
   taskColumns.forEach((f, i) => {
     const cell = fields[10 + i]!;
     if (cell === '' || detection === null) return;
-    try {
-      (detection as unknown as Record<string, unknown>)[f] = JSON.parse(cell);
-    } catch {
-      throw new Error(`column ${f}: not JSON: '${cell.length > 40 ? `${cell.slice(0, 40)}…` : cell}'`);
-    }
+    (detection as unknown as Record<string, unknown>)[f] = jsonCell(f, cell);
   });
   return {
     path,
@@ -125,7 +136,16 @@ export function parseCsvResultRow(fields: string[], taskColumns: readonly Detect
     height: height === '' ? null : num(height),
     detection,
     error: error === '' ? null : parseCsvError(error),
+    classification: null,
   };
+}
+
+function jsonCell(column: string, cell: string): unknown {
+  try {
+    return JSON.parse(cell);
+  } catch {
+    throw new Error(`column ${column}: not JSON: '${cell.length > 40 ? `${cell.slice(0, 40)}…` : cell}'`);
+  }
 }
 
 function num(s: string): number {

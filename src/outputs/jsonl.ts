@@ -5,10 +5,13 @@ import { DETECTION_TASK_FIELDS, type Detection, type ImageResult } from '../type
  * order is fixed by this function alone and internal fields (index) never leak into files.
  */
 export function formatJsonlLine(r: ImageResult): string {
+  const c = r.classification;
   return JSON.stringify({
     path: r.path,
     width: r.width,
     height: r.height,
+    // classify: summary()'s top-1 fields and top 5 (detections stay empty).
+    ...(c ? { name: c.name, class: c.class, confidence: c.confidence, top5: c.top5.map((t) => ({ name: t.name, class: t.class, confidence: t.confidence })) } : {}),
     detections: r.detections.map((d) => {
       const out: Record<string, unknown> = {
         name: d.name,

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import type { ImageResult } from '../types.js';
 import { CsvParser } from '../inputs/csv-parse.js';
 import { CSV_COLUMNS, parseCsvResultRow, taskColumnsOfHeader, type CsvResultRow } from './csv.js';
-import type { DetectionTaskField } from '../types.js';
+import type { Classification, TaskField } from '../types.js';
 import type { ResultFormat } from './sink.js';
 
 /** A record as stored in a results file (the in-memory `index` is not written). */
@@ -93,13 +93,17 @@ export function parseJsonlResult(line: string, where: string): StoredResult {
   if (typeof o !== 'object' || o === null || typeof o.path !== 'string' || !Array.isArray(o.detections)) {
     throw new Error(`${where}: not a result record (needs 'path' and 'detections')`);
   }
-  return {
+  const record: StoredResult = {
     path: o.path,
     width: o.width ?? null,
     height: o.height ?? null,
     detections: o.detections,
     error: o.error ?? null,
   };
+  // classify records carry summary()'s top-1 fields and top5 beside the (empty) detections.
+  const c = v as Partial<Classification>;
+  if (Array.isArray(c.top5)) record.classification = { name: c.name as string, class: c.class as number, confidence: c.confidence as number, top5: c.top5 };
+  return record;
 }
 
 /** One data row of a results CSV and the bytes it spans: [start, end), its line ending included. */
@@ -117,7 +121,7 @@ export interface CsvScan {
   /** Bytes up to the end of the last complete line. */
   wholeBytes: number;
   /** The task columns the header declares (set once the header has been read). */
-  taskColumns?: DetectionTaskField[];
+  taskColumns?: TaskField[];
 }
 
 /**
@@ -197,6 +201,7 @@ async function* iterCsv(file: string, tail: Tail): AsyncGenerator<StoredResult> 
       yield group;
     }
     group = { path: row.path, width: row.width, height: row.height, detections: row.detection ? [row.detection] : [], error: row.error };
+    if (row.classification) group.classification = row.classification;
     first = row;
   }
   tail.tornTail = scan.tornTail;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ImageResult } from '../types.js';
 import { csvHeaderFor, formatCsvRows } from './csv.js';
-import type { DetectionTaskField } from '../types.js';
+import type { TaskField } from '../types.js';
 import { open } from 'node:fs/promises';
 import { formatJsonlLine } from './jsonl.js';
 
@@ -26,7 +26,7 @@ export interface OpenSinkOptions {
   /** The stream '-' means; default process.stdout (injectable for tests). */
   stdout?: Writable;
   /** CSV: the task's columns between y2 and error (tasks/*.ts csvColumns); none for detect. */
-  taskColumns?: readonly DetectionTaskField[];
+  taskColumns?: readonly TaskField[];
 }
 
 /** The format a file name implies, or null when the caller must be told explicitly. */

@@ -51,6 +51,11 @@ export function extractCandidates(
       return objectness(data, rows, cols, opts);
     case 'xyxy-score-class':
       return endToEnd(data, rows, cols, opts);
+    case 'xywh-classes-angle':
+    case 'xywh-score-class-angle':
+    case 'class-scores':
+      // Rotated boxes (postprocess/obb.ts) and class scores (postprocess/classify.ts) are not xyxy boxes.
+      throw new RangeError(`extractCandidates: layout ${layout} has no axis-aligned box candidates`);
     default: {
       const never: never = layout;
       throw new RangeError(`extractCandidates: unknown layout ${String(never)}`);

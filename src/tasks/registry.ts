@@ -2,15 +2,17 @@
 // TaskDefinition in this folder and add it here (README, Development).
 import { ModelError } from '../model/errors.js';
 import type { TaskName } from '../types.js';
+import { classify } from './classify.js';
 import { detect } from './detect.js';
+import { obb } from './obb.js';
 import { pose } from './pose.js';
 import { segment } from './segment.js';
 import type { TaskContext, TaskDefinition } from './types.js';
 
-export const TASKS: Readonly<Partial<Record<TaskName, TaskDefinition>>> = { detect, segment, pose };
+export const TASKS: Readonly<Partial<Record<TaskName, TaskDefinition>>> = { detect, segment, pose, obb, classify };
 
 /** Tasks asked in this order when the metadata has no `task`; detect, the fallback, last. */
-const RECOGNITION_ORDER: readonly TaskDefinition[] = [pose, segment, detect];
+const RECOGNITION_ORDER: readonly TaskDefinition[] = [pose, segment, classify, detect];
 
 export function taskNamed(name: string): TaskDefinition | undefined {
   return Object.prototype.hasOwnProperty.call(TASKS, name) ? TASKS[name as TaskName] : undefined;
@@ -18,7 +20,8 @@ export function taskNamed(name: string): TaskDefinition | undefined {
 
 /**
  * The task of a model: its metadata `task` when Ultralytics wrote one, else the first task that
- * recognises the outputs (`kpt_shape` → pose, a prototype output → segment), else detect.
+ * recognises the outputs (`kpt_shape` → pose, a prototype output → segment, a [B, nc] output →
+ * classify), else detect.
  */
 export function taskFor(ctx: TaskContext): TaskDefinition {
   const declared = ctx.metadata.task;

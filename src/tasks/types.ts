@@ -3,10 +3,10 @@
 // role, how it recognises and checks their layout, the preprocessing it needs, the decode that
 // runs in the inference workers, and the record fields (and CSV columns) it adds.
 import type { ValueInfo } from '../model/onnx-file.js';
-import type { Detection, DetectionTaskField, LetterboxGeometry, OutputLayout, PostprocessOptions, TaskName } from '../types.js';
+import type { Classification, Detection, LetterboxGeometry, OutputLayout, PostprocessOptions, TaskField, TaskName } from '../types.js';
 
 /** What each model output is for. */
-export type OutputRole = 'detections' | 'protos' | 'ignored';
+export type OutputRole = 'detections' | 'protos' | 'scores' | 'ignored';
 
 /**
  * A task's decision about a model's outputs: plain data, resolved once at start-up from the
@@ -48,10 +48,10 @@ export interface TaskDefinition {
   readonly name: TaskName;
   /** One line for `inspect` and errors. */
   readonly description: string;
-  /** letterbox: Ultralytics LetterBox to imgsz (detect, segment, pose, obb). */
-  readonly preprocess: 'letterbox';
-  /** Detection fields this task adds; CSV writes each as one JSON-encoded column after y2. */
-  readonly csvColumns: readonly DetectionTaskField[];
+  /** How an image becomes the network input (see PreprocessKind). */
+  readonly preprocess: PreprocessKind;
+  /** Fields this task adds (to each detection, or to the record); CSV writes each as one JSON-encoded column after y2. */
+  readonly csvColumns: readonly TaskField[];
   /** True when outputs (no `task` metadata) can only be this task; checked in registry order. */
   recognises(ctx: TaskContext): boolean;
   /** Roles and layout from declared shapes and metadata. Throws ModelError when they do not fit. */
@@ -60,4 +60,12 @@ export interface TaskDefinition {
   settle(declared: TaskLayout, dims: readonly (readonly number[])[], numNames: number, metadata: Record<string, string>): TaskLayout;
   /** In an inference worker: one image's outputs → its detections in original-image pixels. */
   decode(outputs: readonly TensorView[], geometry: LetterboxGeometry, opts: PostprocessOptions, names: readonly string[], spec: TaskLayout): Detection[];
+  /** classify only: one image's outputs → its class scores (its decode finds no detections). */
+  classify?(outputs: readonly TensorView[], names: readonly string[], spec: TaskLayout): Classification;
 }
+
+/**
+ * letterbox: Ultralytics LetterBox to imgsz (detect, segment, pose, obb);
+ * center-crop: classify_transforms (short side resized, centre crop, no padding; classify).
+ */
+export type PreprocessKind = 'letterbox' | 'center-crop';
