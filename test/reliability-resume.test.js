@@ -79,7 +79,7 @@ test('SIGKILL mid-run, torn last line, then --resume: the output equals an unint
   const written = await assertWholeRecords(out, 'jsonl');
   assert.ok(written >= 5 && written < COUNT, `killed after ${written} of ${COUNT}`);
   // A kill in the middle of a write leaves a partial record; make sure there is one.
-  const nextLine = reference.jsonl.split('\n')[written];
+  const nextLine = reference.jsonl.split('\n')[written + 1]; // line 0 is the header
   await appendFile(out, nextLine.slice(0, Math.floor(nextLine.length / 2)));
 
   const resumed = await runCli(['batch', manifest, '--model', MODEL, '--out', out, '--resume']);

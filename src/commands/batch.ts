@@ -1,8 +1,7 @@
 // `yolo-serve batch`: wires the stages together for one run and turns the outcome into an exit
 // code. Everything that can be checked before work starts is checked here, so a bad flag, model
 // or input never costs a half-written output.
-import { access, constants, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import type { RunConfig } from '../config.js';
@@ -20,7 +19,10 @@ import { RunReport } from '../metrics/report.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
 import { runPipeline } from '../pipeline.js';
+import { OutputLock } from '../reliability/output-lock.js';
+import { checkOutputNotInput, checkOutputTarget, type OutputTarget } from '../reliability/output-target.js';
 import { describeResume, planResume } from '../reliability/resume.js';
+import { runProvenance } from '../reliability/run-identity.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
 import { RunGuard } from '../reliability/run-guard.js';
 import type { SignalProcess } from '../reliability/signals.js';
@@ -40,6 +42,19 @@ export interface Io {
 export type RunOutcome = RunResult;
 
 export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
+  // The output is checked and locked first: a second run on the same --out fails fast, and
+  // nothing below (resume's repair, the sink) touches the file without holding the lock.
+  const target = await checkOutputTarget(cfg);
+  const lock = target.regular && target.real ? await OutputLock.acquire(target.real, { notice: (line) => io.stderr.write(`${line}\n`) }) : null;
+  if (lock && io.signals) lock.installSignalRelease(io.signals);
+  try {
+    return await runLockedBatch(cfg, io, target, lock);
+  } finally {
+    lock?.releaseSync();
+  }
+}
+
+async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock: OutputLock | null): Promise<RunOutcome> {
   const report = new RunReport(cfg, { stderr: io.stderr });
   const say = (line: string) => {
     if (!cfg.quiet) io.stderr.write(`${line}\n`);
@@ -50,10 +65,12 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   const jobs = cfg.shard ? selectShard(expanded.jobs, cfg.shard, await shardRoot(cfg.inputs, process.cwd())) : expanded.jobs;
   if (cfg.shard) say(describeShard(cfg.shard, jobs.length, expanded.jobs.length));
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
-  await checkOutputTarget(cfg);
+  await checkOutputNotInput(target, cfg.inputs, expanded.jobs);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
+  // What produced the results: the output's header, and what --resume checks the file against.
+  const provenance = await runProvenance(cfg, model);
   // Resume plans over this shard's own jobs: what an earlier run of it already wrote is skipped.
-  const resume = await planResume(cfg, jobs);
+  const resume = await planResume(cfg, jobs, { provenance, force: cfg.force, warn: (line) => io.stderr.write(`yolo-serve: ${line}\n`) });
   const resumeNote = describeResume(cfg, resume, jobs.length);
   if (resumeNote) say(resumeNote);
 
@@ -92,7 +109,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   }
   par = actual;
   // From here until the outputs are closed, SIGINT/SIGTERM and the error budget stop the run gracefully.
-  const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr });
+  const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr, beforeDie: () => lock?.releaseSync() });
   try {
     if (cfg.device === 'auto' && pool.device === 'cpu' && (plan.skipped.length > 0 || pool.fallbacks.length > 0)) {
       // One short line: the reasons without their fix-it hints (`yolo-serve inspect` shows those).
@@ -102,7 +119,11 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     const layout = settleLayout(model, pool.probeDims);
     pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
 
-    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume }));
+    const opened = await openSink(cfg.out, cfg.format, { append: cfg.resume, header: { provenance, mixed: [] } }).catch((err: Error) => {
+      throw new UsageError(err.message);
+    });
+    // The report counts a record once it has reached the output, not when it is handed over.
+    const sink = guard.guardSink(opened, (r) => report.onResult(r));
     report.startProgress(resume.jobs.length);
     const outcome = await guard.drive(sink, resume.jobs.length, (signal) =>
       runPipeline(resume.jobs, pool, sink, {
@@ -111,7 +132,6 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
         metrics: report.metrics,
-        onResult: (r) => report.onResult(r),
         signal,
       }),
     );
@@ -144,23 +164,4 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
 
 function describeStop(stop: StopReason): string {
   return stop.kind === 'signal' ? `interrupted by ${stop.signal}` : stop.message;
-}
-
-/** The output must be writable and must not clobber earlier results by accident. */
-async function checkOutputTarget(cfg: RunConfig): Promise<void> {
-  if (cfg.out === '-') return;
-  const st = await stat(cfg.out).catch(() => null);
-  if (st?.isDirectory()) throw new UsageError(`--out ${cfg.out} is a directory; give a file path`);
-  if (st && st.size > 0 && !cfg.overwrite && !cfg.resume) {
-    throw new UsageError(`output ${cfg.out} already exists; pass --overwrite to replace it or --resume to continue it`);
-  }
-  if (st?.isFile()) {
-    await access(cfg.out, constants.W_OK).catch(() => {
-      throw new UsageError(`cannot write output ${cfg.out}: permission denied`);
-    });
-  }
-  const dir = dirname(resolve(cfg.out));
-  await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot write output ${cfg.out}: directory ${dir} ${err.code === 'ENOENT' ? 'does not exist' : 'is not writable'}`);
-  });
 }

@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import type { ImageResult } from '../types.js';
 import { CSV_HEADER, formatCsvRows } from './csv.js';
 import { formatJsonlLine } from './jsonl.js';
+import { formatHeaderLine, type ResultsHeader } from './provenance.js';
 
 export type ResultFormat = 'jsonl' | 'csv';
 
@@ -16,11 +17,19 @@ export interface ResultSink {
   /** Flushes; closes a file (resolving after its fd is closed), leaves stdout open. */
   close(): Promise<void>;
   readonly format: ResultFormat;
+  /**
+   * Optional: `listener` is called with each record once its bytes have reached the file or pipe
+   * (the OS took them); a record lost to a write error never is. Sinks without it are taken to
+   * commit a record when write() resolves.
+   */
+  setCommitListener?(listener: (r: ImageResult) => void): void;
 }
 
 export interface OpenSinkOptions {
-  /** Append to an existing file (the CSV header is written only if the file is empty). */
+  /** Append to an existing file (the header lines are written only if the file is empty). */
   append?: boolean;
+  /** The provenance header line that starts a new (or empty) output; absent or null: none. */
+  header?: ResultsHeader | null;
   /** The stream '-' means; default process.stdout (injectable for tests). */
   stdout?: Writable;
 }
@@ -44,9 +53,11 @@ export async function openSink(
   opts: OpenSinkOptions = {},
 ): Promise<ResultSink> {
   const formatter = format === 'csv' ? formatCsvRows : (r: ImageResult) => formatJsonlLine(r) + '\n';
+  // What starts a results file: the provenance header, then (CSV) the column names.
+  const lead = (opts.header ? formatHeaderLine(opts.header, format) : '') + (format === 'csv' ? CSV_HEADER : '');
   if (target === '-') {
     const sink = new StreamSink(opts.stdout ?? process.stdout, 'stdout', false, format, formatter);
-    if (format === 'csv') await sink.writeText(CSV_HEADER);
+    if (lead) await sink.writeText(lead);
     return sink;
   }
 
@@ -58,13 +69,22 @@ export async function openSink(
     stream.once('error', (err) => reject(sinkError(target, err)));
   });
   const sink = new StreamSink(stream, target, true, format, formatter);
-  if (format === 'csv' && !hasContent) await sink.writeText(CSV_HEADER);
+  if (lead && !hasContent) await sink.writeText(lead);
   return sink;
+}
+
+/** True when `err` (or its cause) says the reader of a pipe went away (`| head -1`). */
+export function isOutputClosed(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') return true;
+  }
+  return false;
 }
 
 class StreamSink implements ResultSink {
   private failure: Error | null = null;
   private closed = false;
+  private onCommit: ((r: ImageResult) => void) | null = null;
 
   constructor(
     private readonly stream: Writable,
@@ -79,14 +99,21 @@ class StreamSink implements ResultSink {
     });
   }
 
-  write(r: ImageResult): Promise<void> {
-    return this.writeText(this.formatter(r));
+  setCommitListener(listener: (r: ImageResult) => void): void {
+    this.onCommit = listener;
   }
 
-  async writeText(text: string): Promise<void> {
+  write(r: ImageResult): Promise<void> {
+    // The stream calls back once the OS has the bytes (or with the error that lost them).
+    return this.writeText(this.formatter(r), (err) => {
+      if (!err) this.onCommit?.(r);
+    });
+  }
+
+  async writeText(text: string, done?: (err: Error | null | undefined) => void): Promise<void> {
     if (this.closed) throw new Error(`result sink ${this.label} is already closed`);
     this.throwIfFailed();
-    if (!this.stream.write(text)) await this.waitFor('drain');
+    if (!this.stream.write(text, done)) await this.waitFor('drain');
     this.throwIfFailed();
   }
 
