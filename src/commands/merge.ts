@@ -252,7 +252,7 @@ async function partsIdentity(parts: readonly string[], force: boolean, shout: (l
     }
     found ??= { format: id.format, file };
     if (!id.header) {
-      throw new UsageError(`cannot merge: ${file} has no provenance header (written by a yolo-serve older than 0.2, or not by yolo-serve), so what produced it cannot be checked`);
+      throw new UsageError(`cannot merge: ${file} has no provenance header (written before yolo-serve put one in every results file, or not by yolo-serve), so what produced it cannot be checked`);
     }
     headers.push({ file, header: id.header });
   }

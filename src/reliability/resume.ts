@@ -103,7 +103,7 @@ export async function planResume(cfg: ResumeConfig, jobs: ImageJob[], identity?:
   };
   const id = await identifyResultsFile(cfg.out);
   if (id.kind === 'foreign') refuse(`not a yolo-serve results file (${id.reason})`);
-  if (id.kind === 'legacy') refuse('it has no provenance header (written by a yolo-serve older than 0.2, or not by yolo-serve), so what produced it cannot be checked');
+  if (id.kind === 'legacy') refuse('it has no provenance header (written before yolo-serve put one in every results file, or not by yolo-serve), so what produced it cannot be checked');
   if (id.kind !== 'results') return none;
   if (id.format !== cfg.format) refuse(`it is a ${id.format} results file and this run writes ${cfg.format}`);
 
