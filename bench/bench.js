@@ -8,6 +8,8 @@
 //   3. yolo-serve — the CLI as a subprocess writing JSONL, processing rate (start-up apart) and
 //                   peak RSS;
 // and the ratios 3/1 (target ≥ 0.90) and 3/2 (target ≥ 1.4).
+// `--annotate` adds row 3a, yolo-serve with --save-annotated, measured interleaved with 3, and the
+// ratio 3a/3 (target ≥ 0.87: drawing costs at most 15%).
 // `--memory` instead compares yolo-serve's peak RSS on 500 and 10,000 images (target ≤ 10%).
 //
 // Timings on a shared machine are noisy: --rounds N repeats every measurement N times,
@@ -39,6 +41,8 @@ const HELP = `usage: npm run bench -- [options]
   --bare-seconds S    length of each bare ORT measurement (default 6)
   --rounds N          repeat all measurements N times, interleaved, and report medians (default 1)
   --json FILE         also write the raw measurements as JSON
+  --annotate          also run yolo-serve with --save-annotated (row 3a, ratio 3a/3, target ≥ 0.87),
+                      alternating which of the two runs first in each round
   --memory            memory check instead: yolo-serve's peak RSS on 500 vs 10,000 distinct paths
                       (symlinks cycling over --images) with yolo11n_int8_320 or the first --model;
                       about 2 minutes on 2 cores. Without ../shared it runs --memory-synthetic.
@@ -54,6 +58,7 @@ const args = parseArgs(process.argv.slice(2), {
   bareSeconds: { type: 'number', default: 6 },
   rounds: { type: 'number', default: 1 },
   json: { type: 'string', default: null },
+  annotate: { type: 'boolean', default: false },
   memory: { type: 'boolean', default: false },
   memorySynthetic: { type: 'boolean', default: false },
   memoryCounts: { type: 'string', default: '500,10000' },
@@ -125,6 +130,7 @@ async function benchModel(model, images, cores) {
   const bare = configs.map(() => []);
   const naive = [];
   const serve = [];
+  const annotated = [];
   let linkDir = null;
   let linkCount = 0;
   try {
@@ -145,10 +151,22 @@ async function benchModel(model, images, cores) {
         linkCount = copies * images.length;
         linkDir = linkFolder(images, linkCount, 'images');
       }
-      const s = await measureServe({ args: [linkDir, '--model', model], out: path.join(work, 'serve.jsonl'), expected: linkCount });
-      serve.push(s);
-      log(`yolo-serve: ${fmt(s.ips)} images/s over ${linkCount} images (${fmt(s.cpuMsPerImage)} CPU ms/image), start-up ${fmt(s.startupS, 2)} s, peak RSS ${fmt(s.peakRssMb, 0)} MB`);
-      log(`  ${s.summary}`);
+      const plain = async () => {
+        const s = await measureServe({ args: [linkDir, '--model', model], out: path.join(work, 'serve.jsonl'), expected: linkCount });
+        serve.push(s);
+        log(`yolo-serve: ${fmt(s.ips)} images/s over ${linkCount} images (${fmt(s.cpuMsPerImage)} CPU ms/image), start-up ${fmt(s.startupS, 2)} s, peak RSS ${fmt(s.peakRssMb, 0)} MB`);
+        log(`  ${s.summary}`);
+      };
+      const drawing = async () => {
+        const dir = path.join(work, 'annotated');
+        removeDir(dir);
+        const s = await measureServe({ args: [linkDir, '--model', model, '--save-annotated', dir], out: path.join(work, 'serve-annotated.jsonl'), expected: linkCount });
+        annotated.push(s);
+        log(`yolo-serve --save-annotated: ${fmt(s.ips)} images/s (${fmt(s.cpuMsPerImage)} CPU ms/image), peak RSS ${fmt(s.peakRssMb, 0)} MB`);
+      };
+      // Alternate the order so neither run always gets the quieter minute.
+      const order = args.annotate ? (round % 2 === 1 ? [plain, drawing] : [drawing, plain]) : [plain];
+      for (const run of order) await run();
     }
   } finally {
     removeDir(linkDir);
@@ -170,7 +188,10 @@ async function benchModel(model, images, cores) {
     ...bareMed.map((b) => [`1. bare ORT, ${b.label}${b === best ? ' (best: ceiling)' : ''}`, fmt(b.ips), fmt(b.cpuMs), '']),
     ['2. naive loop (sharp letterbox → run → NMS → JSON)', fmt(naiveIps), fmt(median(naive.map((r) => r.cpuMsPerImage))), ''],
     [`3. yolo-serve batch (${linkCount} images, JSONL)`, fmt(serveIps), fmt(median(serve.map((r) => r.cpuMsPerImage))), fmt(median(serve.map((r) => r.peakRssMb)), 0)],
+    ...(annotated.length > 0 ? [['3a. yolo-serve batch --save-annotated', fmt(median(annotated.map((r) => r.ips))), fmt(median(annotated.map((r) => r.cpuMsPerImage))), fmt(median(annotated.map((r) => r.peakRssMb)), 0)]] : []),
   ];
+  const r3a = annotated.length > 0 ? median(annotated.map((r) => r.ips)) / serveIps : null;
+  const perRound3a = annotated.map((a, k) => a.ips / serve[k].ips);
   const roundsNote = args.rounds > 1 ? `, medians of ${args.rounds} rounds` : '';
   const text =
     `### ${name} (${h}×${w}), ${path.basename(args.images)}: ${images.length} images, ${availableParallelism()} cores${roundsNote}\n\n` +
@@ -178,11 +199,12 @@ async function benchModel(model, images, cores) {
     `\n\nyolo-serve start-up (spawn → first result): ${fmt(median(serve.map((r) => r.startupS)), 2)} s; ${serve[0]?.summary.replace(/^yolo-serve: /, '') ?? ''}\n` +
     `3/1 (yolo-serve / best bare ORT) = ${fmt(r31, 2)}  ${verdict(r31, 0.9)}\n` +
     `3/2 (yolo-serve / naive loop)    = ${fmt(r32, 2)}  ${verdict(r32, 1.4)}\n` +
+    (r3a !== null ? `3a/3 (--save-annotated / plain)   = ${fmt(r3a, 2)}  (target ≥ 0.87, at most 15% slower: ${r3a >= 0.87 ? 'PASS' : 'FAIL'})${annotated.length > 1 ? `; per round ${perRound3a.map((r) => fmt(r, 2)).join(', ')}` : ''}\n` : '') +
     (args.rounds > 1 ? `per round (each from measurements taken within a minute of each other): 3/1 ${perRound31.map((r) => fmt(r, 2)).join(', ')}; 3/2 ${perRound32.map((r) => fmt(r, 2)).join(', ')}\n` : '') +
     // The bench itself keeps every core busy, so only the load seen before it started says
     // whether something else was competing.
     `load average before the bench: ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' ')}${LOAD_AT_START[0] > 0.5 ? ' (other processes were running: figures are noisy, ratios less so)' : ''}\n`;
-  return { model: name, imgsz: [h, w], images: images.length, serveImages: linkCount, bare: configs.map((c, i) => ({ ...c, runs: bare[i] })), naive, serve, ratio31: r31, ratio32: r32, text };
+  return { model: name, imgsz: [h, w], images: images.length, serveImages: linkCount, bare: configs.map((c, i) => ({ ...c, runs: bare[i] })), naive, serve, annotated, ratio31: r31, ratio32: r32, ratio3a: r3a, text };
 }
 
 main().catch((err) => {

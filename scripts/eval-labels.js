@@ -1,19 +1,14 @@
 #!/usr/bin/env node
-// Scores a yolo-serve JSONL result file against YOLO-format labels (class cx cy w h, normalised),
-// with the evaluator the tests use (test/helpers/detection-metrics.js): class-aware matching at
-// IoU 0.5, 101-point interpolated AP. Sanity figures, not official COCO mAP.
+// Kept for old command lines: scores a results file against YOLO labels with `yolo-serve eval`
+// (COCO mAP as pycocotools computes it, plus Ultralytics-style mAP and P/R at --conf).
 //
 //   node scripts/eval-labels.js results.jsonl [--labels DIR] [--conf 0.25]
 //
-// --labels defaults to ../shared/images/coco128/labels; an image without a label file counts as
-// having no objects. P/R are taken at --conf; run the CLI with a low --conf (e.g. 0.001) for AP.
-
-import fs from 'node:fs';
+// --labels defaults to ../shared/images/coco128/labels. Prefer `yolo-serve eval` itself.
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-import { ap50, readYoloLabels } from '../test/helpers/detection-metrics.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args, positionals } = parseArgs({
@@ -24,28 +19,8 @@ const { values: args, positionals } = parseArgs({
   },
 });
 if (positionals.length !== 1) {
-  console.error('usage: node scripts/eval-labels.js results.jsonl [--labels DIR] [--conf 0.25]');
+  console.error('usage: node scripts/eval-labels.js results.jsonl [--labels DIR] [--conf 0.25]  (same as: yolo-serve eval RESULTS --labels DIR --conf N)');
   process.exit(2);
 }
-
-const preds = {};
-const gts = {};
-let failed = 0;
-for (const line of fs.readFileSync(positionals[0], 'utf8').split('\n')) {
-  if (line.trim() === '') continue;
-  const r = JSON.parse(line);
-  if (r.error) {
-    failed++;
-    continue;
-  }
-  const key = r.path;
-  preds[key] = r.detections.map((d) => ({ cls: d.class, conf: d.confidence, box: [d.box.x1, d.box.y1, d.box.x2, d.box.y2] }));
-  const stem = path.basename(r.path).replace(/\.[^.]+$/, '');
-  gts[key] = readYoloLabels(path.join(args.labels, `${stem}.txt`), r.width, r.height);
-}
-
-const m = ap50(preds, gts, { confThr: Number(args.conf) });
-const lowest = Math.min(...Object.values(preds).flat().map((d) => d.conf));
-console.log(`${Object.keys(preds).length} images (${failed} failed), ${m.nGt} labelled boxes, lowest confidence in the file ${lowest}`);
-console.log(`mAP50 (mean over ${Object.keys(m.perClass).length} classes with labels) ${m.map50.toFixed(4)}, class-pooled AP50 ${m.pooledAp50.toFixed(4)}`);
-console.log(`at conf ${args.conf}: P ${m.precision.toFixed(4)} R ${m.recall.toFixed(4)} (TP ${m.tp}, FP ${m.fp})`);
+const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'yolo-serve'), 'eval', positionals[0], '--labels', args.labels, '--conf', args.conf], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -3,7 +3,7 @@
 import type { DeviceRequest } from './inference/providers.js';
 import { DEVICE_REQUESTS } from './inference/providers.js';
 import type { ResolvedShard } from './inputs/shard.js';
-import type { PostprocessOptions } from './types.js';
+import type { MaskFormat, PostprocessOptions } from './types.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
 export type Auto = 'auto';
@@ -32,6 +32,20 @@ export interface RunConfig {
   out: string;
   format: OutputFormat;
   summaryPath: string | null;
+  /** `--save-txt DIR`: also write YOLO txt labels per image (Ultralytics save_txt); `--save-conf` appends confidences. */
+  saveTxt: string | null;
+  saveConf: boolean;
+
+  /** --save-annotated DIR: each image drawn with its detections, mirroring the input layout; null: off. */
+  annotateDir: string | null;
+  /** --save-crops DIR: one JPEG per detection in DIR/<class name>/; null: off. */
+  cropsDir: string | null;
+  /** --annotate-quality: JPEG/WebP/AVIF quality of annotated images. */
+  annotateQuality: number;
+  /** --annotate-max-side: longest side of annotated images (downscaled, never enlarged); null: original size. */
+  annotateMaxSide: number | null;
+  /** --report FILE: the HTML run report, written at the end of the run; null: none. */
+  reportPath: string | null;
 
   resume: boolean;
   retryFailed: boolean;
@@ -62,9 +76,12 @@ export const DEFAULTS = {
   conf: 0.25,
   iou: 0.7,
   maxDet: 300,
+  maskFormat: 'polygon' as const,
   // sharp's own default limitInputPixels (0x3FFF × 0x3FFF).
   maxPixels: 268402689,
   progressIntervalSec: 10,
+  // cv2.imwrite's default, which is what Ultralytics' save=True gets.
+  annotateQuality: 95,
 } as const;
 
 /** A mistake in how the tool was invoked: reported as one line, exit code 2. */
@@ -106,6 +123,11 @@ export function parseClasses(value: string): number[] {
 export function parseDevice(value: string): DeviceRequest {
   if ((DEVICE_REQUESTS as readonly string[]).includes(value)) return value as DeviceRequest;
   throw new UsageError(`--device must be one of ${DEVICE_REQUESTS.join(', ')}, got '${value}'`);
+}
+
+export function parseMaskFormat(value: string): MaskFormat {
+  if (value === 'polygon' || value === 'rle') return value;
+  throw new UsageError(`--mask-format must be polygon or rle, got '${value}'`);
 }
 
 export function parseFormat(value: string): OutputFormat {

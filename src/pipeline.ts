@@ -8,11 +8,14 @@
 // reorder buffer together never exceed that many images, however long the input list is.
 import pLimit from 'p-limit';
 import type { InferencePool } from './inference/pool.js';
+import type { ResultCounts } from './metrics/counts.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
 import { decodeImage } from './preprocess/decode.js';
 import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
-import type { ImageError, ImageJob, ImageResult, LetterboxGeometry } from './types.js';
+import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
+import { BatchAssembler, type Batch } from './pipeline/batch-assembler.js';
+import { OrderedWriter } from './pipeline/ordered-writer.js';
 
 export interface PipelineOptions {
   /** Network input [h, w]. */
@@ -26,12 +29,17 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   /** Called after each result is written (progress, error budget). */
   onResult?: (r: ImageResult) => void;
+  /**
+   * Called after each result is written, in input order, with its decoded upright image when
+   * `keepImages` is set (else null). Awaited before the next write, so slow consumers (drawing,
+   * saving crops) hold back the pipeline instead of piling up images.
+   */
+  onWritten?: (result: ImageResult, image: RgbImage | null) => void | Promise<void>;
+  /** Keep each decoded image until its result is written, for `onWritten`. Costs memory per image in flight. */
+  keepImages?: boolean;
 }
 
-export interface PipelineOutcome {
-  ok: number;
-  failed: number;
-  detections: number;
+export interface PipelineOutcome extends ResultCounts {
   /** Images never started because the run was stopped. */
   notStarted: number;
   /** Set when inference itself broke (not a per-image problem): the run ends early. */
@@ -48,14 +56,10 @@ interface Prepared {
   width: number;
   height: number;
   geometry: LetterboxGeometry;
+  /** The decoded image, kept only for PipelineOptions.onWritten's consumers (keepImages). */
+  image: RgbImage | null;
   startedAt: number;
   readyAt: number;
-}
-
-/** Images letterboxed side by side into one buffer, in the order they finished decoding. */
-interface Batch {
-  buffer: ArrayBuffer;
-  items: Prepared[];
 }
 
 /** A counting semaphore with FIFO waiters. */
@@ -82,7 +86,6 @@ class Slots {
 export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool, sink: ResultSink, opts: PipelineOptions): Promise<PipelineOutcome> {
   const metrics = opts.metrics ?? NO_METRICS;
   const [netH, netW] = opts.imgsz;
-  const imageElems = 3 * netH * netW;
   const batch = Math.max(1, opts.batch);
   // Enough images to fill every worker's queue, plus a batch forming, plus the decodes under way.
   const maxInFlight = pool.capacity * batch + batch + opts.decodeConcurrency;
@@ -90,58 +93,18 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
   const decodeLimit = pLimit(opts.decodeConcurrency);
 
   const outcome: PipelineOutcome = { ok: 0, failed: 0, detections: 0, notStarted: 0, fatal: null, batches: 0, batchSizes: new Array<number>(batch + 1).fill(0) };
-  // Full batches waiting for a worker, and the one being filled.
-  const full: Batch[] = [];
-  let forming: Batch | null = null;
-  // Batch buffers come back from the workers and are reused; at most one per batch in flight.
-  const bufferPool: ArrayBuffer[] = [];
+  const batches = new BatchAssembler<Prepared>(batch, 3 * netH * netW);
+  const writer = new OrderedWriter(sink, {
+    onWritten: async (result, image, startedAt) => {
+      metrics.record('end_to_end', performance.now() - startedAt);
+      opts.onResult?.(result);
+      await opts.onWritten?.(result, image);
+    },
+    onSettled: () => slots.release(),
+  });
   // Images handed to the decoder (queued or running) whose tensors are not in a batch yet.
   let preparing = 0;
   let allStarted = false;
-
-  // Ordered writing: results wait here until every earlier image has been written.
-  const done = new Map<number, { result: ImageResult; startedAt: number }>();
-  let nextToWrite = 0;
-  let writing: Promise<void> = Promise.resolve();
-  let writeError: Error | null = null;
-  let settledCount = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  let total = jobs.length;
-
-  function complete(seq: number, result: ImageResult, startedAt: number): void {
-    done.set(seq, { result, startedAt });
-    flushInOrder();
-  }
-
-  function flushInOrder(): void {
-    while (done.has(nextToWrite)) {
-      const { result, startedAt } = done.get(nextToWrite)!;
-      done.delete(nextToWrite);
-      nextToWrite++;
-      writing = writing.then(async () => {
-        if (writeError) return;
-        try {
-          await sink.write(result);
-        } catch (err) {
-          writeError = err instanceof Error ? err : new Error(String(err));
-          return;
-        }
-        metrics.record('end_to_end', performance.now() - startedAt);
-        if (result.error) outcome.failed++;
-        else {
-          outcome.ok++;
-          outcome.detections += result.detections.length;
-        }
-        opts.onResult?.(result);
-      });
-      void writing.then(() => {
-        slots.release();
-        settledCount++;
-        if (settledCount === total) finish();
-      });
-    }
-  }
 
   function errorResult(job: ImageJob, error: ImageError, width: number | null = null, height: number | null = null): ImageResult {
     return { index: job.index, path: job.path, width, height, detections: [], error };
@@ -149,20 +112,15 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
 
   function pump(): void {
     while (pool.idle > 0 && !outcome.fatal) {
-      const next = full.shift() ?? (forming && starved() ? forming : null);
+      // A partial batch goes out only when nothing else can join it soon: otherwise a lone early
+      // image (or the last few) would hold their slots and stall the ordered writer.
+      const next = batches.take(preparing === 0 && (allStarted || slots.exhausted));
       if (!next) return;
-      if (next === forming) forming = null;
       dispatch(next);
     }
   }
 
-  // A partial batch goes out only when nothing else can join it soon: otherwise a lone early
-  // image (or the last few) would hold their slots and stall the ordered writer.
-  function starved(): boolean {
-    return preparing === 0 && (allStarted || slots.exhausted);
-  }
-
-  function dispatch({ buffer, items }: Batch): void {
+  function dispatch({ buffer, items }: Batch<Prepared>): void {
     const now = performance.now();
     for (const p of items) metrics.record('queue_wait', now - p.readyAt);
     outcome.batches++;
@@ -170,7 +128,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
     pool.run(items.length, buffer, items.map((p) => p.geometry)).then(
       (res) => {
         // The transferred buffer comes back with the result: keep it for a later batch.
-        bufferPool.push(res.input);
+        batches.recycle(res.input);
         metrics.record('inference_batch', res.inferMs);
         for (let i = 0; i < items.length; i++) {
           const p = items[i]!;
@@ -179,56 +137,44 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
           const result: ImageResult = res.error
             ? errorResult(p.job, { code: 'INFERENCE_FAILED', message: `inference failed for batch containing ${p.job.path}: ${res.error}`, }, p.width, p.height)
             : { index: p.job.index, path: p.job.path, width: p.width, height: p.height, detections: res.detections![i]!, error: null };
-          complete(p.seq, result, p.startedAt);
+          writer.put(p.seq, result, p.startedAt, p.image);
         }
         pump();
       },
       (err: Error) => {
         // The worker itself died: not this image's fault, and nothing further can run.
         outcome.fatal ??= err;
-        for (const p of items) complete(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt);
-        const stranded = [...full.splice(0), ...(forming ? [forming] : [])].flatMap((b) => b.items);
-        forming = null;
-        for (const p of stranded) complete(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt);
+        for (const p of [...items, ...batches.drain()]) {
+          writer.put(p.seq, errorResult(p.job, { code: 'INFERENCE_FAILED', message: err.message }, p.width, p.height), p.startedAt, p.image);
+        }
       },
     );
-  }
-
-  /** Where the next image's tensor goes: the next place in the batch being formed. */
-  function place(): { batch: Batch; offset: number } {
-    forming ??= { buffer: bufferPool.pop() ?? new ArrayBuffer(batch * imageElems * 4), items: [] };
-    return { batch: forming, offset: forming.items.length * imageElems };
   }
 
   async function prepare(seq: number, job: ImageJob): Promise<void> {
     const startedAt = performance.now();
     try {
       if (job.error) {
-        complete(seq, errorResult(job, job.error), startedAt);
+        writer.put(seq, errorResult(job, job.error), startedAt);
         return;
       }
       const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels });
       const decodedAt = performance.now();
       metrics.record('read_decode', decodedAt - startedAt);
       if (outcome.fatal) {
-        complete(seq, errorResult(job, { code: 'INFERENCE_FAILED', message: outcome.fatal.message }), startedAt);
+        writer.put(seq, errorResult(job, { code: 'INFERENCE_FAILED', message: outcome.fatal.message }), startedAt);
         return;
       }
       if (!decoded.ok) {
-        complete(seq, errorResult(job, decoded.error), startedAt);
+        writer.put(seq, errorResult(job, decoded.error), startedAt);
         return;
       }
       const { image } = decoded;
       const geometry = letterboxGeometry(image.width, image.height, netW, netH);
-      const { batch: into, offset } = place();
-      letterboxInto(image, geometry, new Float32Array(into.buffer), offset);
+      letterboxInto(image, geometry, batches.place());
       const readyAt = performance.now();
       metrics.record('preprocess', readyAt - decodedAt);
-      into.items.push({ seq, job, width: image.width, height: image.height, geometry, startedAt, readyAt });
-      if (into.items.length === batch) {
-        full.push(into);
-        forming = null;
-      }
+      batches.commit({ seq, job, width: image.width, height: image.height, geometry, image: opts.keepImages ? image : null, startedAt, readyAt });
     } finally {
       preparing--;
       pump();
@@ -239,7 +185,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
   let seq = 0;
   for (const job of jobs) {
     await slots.acquire();
-    if (opts.signal?.aborted || outcome.fatal || writeError) {
+    if (opts.signal?.aborted || outcome.fatal || writer.failure) {
       slots.release();
       break;
     }
@@ -249,11 +195,9 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
   }
   allStarted = true;
   outcome.notStarted = jobs.length - seq;
-  total = seq;
-  if (settledCount === total) finish();
+  writer.expect(seq);
   pump();
-  await finished;
-  await writing;
-  if (writeError) throw writeError;
+  await writer.drained();
+  Object.assign(outcome, writer.counts);
   return outcome;
 }

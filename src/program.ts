@@ -3,9 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { RunConfig } from './config.js';
-import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from './config.js';
+import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseMaskFormat, parseNumber, parseShard } from './config.js';
 import { inspectCommand } from './commands/inspect.js';
 import { registerMergeCommand } from './commands/merge.js';
+import { registerReportCommand } from './commands/report.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerDiffCommand } from './commands/diff.js';
+import { registerExportCommand } from './commands/export.js';
 import { InferenceError } from './inference/pool.js';
 import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
@@ -33,6 +37,8 @@ interface BatchFlags {
   maxDet: string;
   classes?: string;
   agnosticNms?: boolean;
+  retinaMasks?: boolean;
+  maskFormat?: string;
   out?: string;
   format?: string;
   recursive: boolean;
@@ -47,6 +53,13 @@ interface BatchFlags {
   shard?: string;
   shardCount?: string;
   summary?: string;
+  saveAnnotated?: string;
+  saveCrops?: string;
+  annotateQuality: string;
+  annotateMaxSide?: string;
+  report?: string;
+  saveTxt?: string;
+  saveConf?: boolean;
   progress: boolean;
   progressInterval: string;
   verbose?: boolean;
@@ -58,6 +71,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
   if (!modelPath) throw new UsageError('no model given: pass --model PATH or set YOLO_SERVE_MODEL');
   if (!f.out) throw new UsageError('no output given: pass --out FILE (.jsonl or .csv), or --out - for stdout');
   const format = f.format ? parseFormat(f.format) : f.out === '-' ? 'jsonl' : formatFromPath(f.out);
+  if (f.saveConf && !f.saveTxt) throw new UsageError('--save-conf needs --save-txt DIR');
   if (!format) throw new UsageError(`cannot tell the output format from '${f.out}': use a .jsonl or .csv name, or --format`);
   const shardCount = f.shardCount !== undefined ? parseNumber('--shard-count', f.shardCount, { min: 1, integer: true }) : null;
   return {
@@ -78,11 +92,20 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
       maxDet: parseNumber('--max-det', f.maxDet, { min: 1, integer: true }),
       classes: f.classes ? parseClasses(f.classes) : null,
       agnostic: Boolean(f.agnosticNms),
+      retinaMasks: Boolean(f.retinaMasks),
+      maskFormat: parseMaskFormat(f.maskFormat ?? DEFAULTS.maskFormat),
     },
     maxPixels: parseNumber('--max-pixels', f.maxPixels, { min: 1, integer: true }),
     out: f.out,
     format,
     summaryPath: f.summary ?? null,
+    annotateDir: f.saveAnnotated ?? null,
+    cropsDir: f.saveCrops ?? null,
+    annotateQuality: parseNumber('--annotate-quality', f.annotateQuality, { min: 1, max: 100, integer: true }),
+    annotateMaxSide: f.annotateMaxSide !== undefined ? parseNumber('--annotate-max-side', f.annotateMaxSide, { min: 16, integer: true }) : null,
+    reportPath: f.report ?? null,
+    saveTxt: f.saveTxt ?? null,
+    saveConf: Boolean(f.saveConf),
     resume: Boolean(f.resume),
     retryFailed: Boolean(f.retryFailed),
     overwrite: Boolean(f.overwrite),
@@ -119,6 +142,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--max-det <n>', 'maximum detections per image', String(DEFAULTS.maxDet))
     .option('--classes <ids>', 'keep only these class ids, e.g. 0,2')
     .option('--agnostic-nms', 'class-agnostic NMS')
+    .option('--retina-masks', 'segment: masks at the original image resolution (Ultralytics retina_masks)')
+    .option('--mask-format <format>', 'segment: polygon (largest contour, "segments") | rle (COCO RLE, "rle")', DEFAULTS.maskFormat)
     .option('--batch <n|auto>', 'images per inference call (dynamic-batch models)', DEFAULTS.batch)
     .option('--workers <n|auto>', 'inference sessions running in parallel', DEFAULTS.workers)
     .option('--threads <n|auto>', 'intra-op threads per session', DEFAULTS.threads)
@@ -134,6 +159,13 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--shard <index/count>', 'process only shard INDEX of COUNT (zero-based), e.g. 3/16')
     .option('--shard-count <n>', 'shard count when the index comes from JOB_COMPLETION_INDEX (or $YOLO_SERVE_SHARD_COUNT)')
     .option('--summary <file>', 'write the run summary as JSON')
+    .option('--save-annotated <dir>', 'write each image drawn with its detections under DIR, mirroring the input folders')
+    .option('--save-crops <dir>', 'write each detection cropped from the image as DIR/<class name>/<image name>.jpg')
+    .option('--annotate-quality <n>', 'JPEG quality of annotated images (1-100)', String(DEFAULTS.annotateQuality))
+    .option('--annotate-max-side <px>', 'downscale annotated images so their longest side is at most PX')
+    .option('--report <file>', 'write an HTML run report (as yolo-serve report) at the end of the run')
+    .option('--save-txt <dir>', 'also write YOLO txt labels, <dir>/<image stem>.txt (Ultralytics save_txt)')
+    .option('--save-conf', 'with --save-txt, append each detection\'s confidence (Ultralytics save_conf)')
     .option('--no-progress', 'no progress bar or status lines')
     .option('--progress-interval <sec>', 'seconds between status lines when stderr is not a terminal', String(DEFAULTS.progressIntervalSec))
     .option('-q, --quiet', 'print only errors and the final summary')
@@ -161,6 +193,10 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
 
   program.addCommand(inspectCommand(onExit));
   registerMergeCommand(program, onExit);
+  registerReportCommand(program, onExit);
+  registerEvalCommand(program, onExit);
+  registerDiffCommand(program, onExit);
+  registerExportCommand(program, onExit);
   program.addHelpText(
     'after',
     `

@@ -35,13 +35,48 @@ export interface Box {
   y2: number;
 }
 
-/** One detection, Ultralytics-compatible (`Results.summary()` shape). */
+/** A polygon in original-image pixels (Results.summary()'s `segments`). */
+export interface Polygon {
+  x: number[];
+  y: number[];
+}
+
+/** Keypoints in original-image pixels (Results.summary()'s `keypoints`); `visible` when the model has it. */
+export interface Keypoints {
+  x: number[];
+  y: number[];
+  visible?: number[];
+}
+
+/** A binary mask as COCO run-length encoding: size [h, w], counts compressed as pycocotools writes them. */
+export interface Rle {
+  size: [number, number];
+  counts: string;
+}
+
+/** One detection, Ultralytics-compatible (`Results.summary()` shape). Task fields are present only for their task. */
 export interface Detection {
   name: string;
   class: number;
   confidence: number;
   box: Box;
+  /** segment, --mask-format polygon: the mask's largest outer contour. */
+  segments?: Polygon;
+  /** segment, --mask-format rle: the mask at the original image size. */
+  rle?: Rle;
+  /** pose */
+  keypoints?: Keypoints;
 }
+
+/**
+ * Detection fields beyond class/confidence/box, in the order files write them. JSONL writes each
+ * one a detection has; CSV gives each task's fields one JSON-encoded column (tasks/*.ts csvColumns).
+ */
+export const DETECTION_TASK_FIELDS = ['segments', 'rle', 'keypoints'] as const;
+export type DetectionTaskField = (typeof DETECTION_TASK_FIELDS)[number];
+
+/** The tasks Ultralytics exports; src/tasks/registry.ts says which of them yolo-serve runs. */
+export type TaskName = 'detect' | 'segment' | 'pose' | 'obb' | 'classify';
 
 /** The one record every sink consumes: a result or an error, never neither. */
 export interface ImageResult {
@@ -102,7 +137,7 @@ export interface ModelInfo {
   inputType: TensorElementType;
   /** As declared in the graph, e.g. [1,3,640,640] or ['batch',3,'height','width']. */
   inputShape: Dim[];
-  /** Output 0: the detections (other outputs of multi-output exports are ignored). */
+  /** Output 0: the detections (other outputs of multi-output exports are ignored unless the task reads them). */
   outputName: string;
   outputType: TensorElementType;
   outputShape: Dim[];
@@ -114,7 +149,8 @@ export interface ModelInfo {
   /** Network input size [h, w] actually used for letterboxing. */
   imgsz: [number, number];
   stride: number;
-  task: string | null;
+  /** The task, from metadata `task` or recognised from the outputs (src/tasks/registry.ts). */
+  task: TaskName;
   end2end: boolean;
   dynamicBatch: boolean;
   dynamicSpatial: boolean;
@@ -130,7 +166,13 @@ export interface PostprocessOptions {
   /** Keep only these class ids (filter applied before NMS); null keeps all. */
   classes: number[] | null;
   agnostic: boolean;
+  /** segment: masks at the original image size (Ultralytics process_mask_native) instead of the network input's. */
+  retinaMasks?: boolean;
+  /** segment: how masks are written. */
+  maskFormat?: MaskFormat;
 }
+
+export type MaskFormat = 'polygon' | 'rle';
 
 /** A detection in network-input pixel space, before scaling back to the image. */
 export interface Candidate {
@@ -140,4 +182,7 @@ export interface Candidate {
   y2: number;
   score: number;
   cls: number;
+  /** Where the candidate came from in the output (anchor column or row): extra values (mask
+   *  coefficients, keypoints) are gathered from it after NMS. */
+  row?: number;
 }

@@ -49,11 +49,11 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function startPool(model, workers) {
   const pool = await InferencePool.start(
-    { modelPath: model, intraOpThreads: 1, inputName: 'images', inputType: 'float32', outputName: 'output0', outputType: 'float32', imgsz: [64, 64] },
+    { modelPath: model, intraOpThreads: 1, inputName: 'images', inputType: 'float32', outputNames: ['output0'], outputType: 'float32', imgsz: [64, 64] },
     ['cpu'],
     workers,
   );
-  pool.configure({ type: 'configure', layout: 'xywh-classes', names: NAMES, post: POST });
+  pool.configure({ type: 'configure', spec: { task: 'detect', layout: 'xywh-classes', numClasses: 3, pending: false, outputs: [{ name: 'output0', role: 'detections' }], extra: 0, kptShape: null, maskSize: null }, names: NAMES, post: POST });
   return pool;
 }
 

@@ -141,11 +141,18 @@ describe('command line → RunConfig', () => {
       workers: 'auto',
       threads: 'auto',
       decodeConcurrency: DEFAULTS.decodeConcurrency,
-      post: { conf: 0.25, iou: 0.7, maxDet: 300, classes: null, agnostic: false },
+      post: { conf: 0.25, iou: 0.7, maxDet: 300, classes: null, agnostic: false, retinaMasks: false, maskFormat: 'polygon' },
       maxPixels: 268402689,
       out: 'r.jsonl',
       format: 'jsonl',
       summaryPath: null,
+      annotateDir: null,
+      cropsDir: null,
+      annotateQuality: 95,
+      annotateMaxSide: null,
+      reportPath: null,
+      saveTxt: null,
+      saveConf: false,
       resume: false,
       retryFailed: false,
       overwrite: false,
@@ -178,7 +185,7 @@ describe('command line → RunConfig', () => {
     assert.equal(cfg.namesFile, 'n.yaml');
     assert.deepEqual(cfg.imgsz, [480, 640]);
     assert.deepEqual([cfg.device, cfg.batch, cfg.workers, cfg.threads], ['cpu', 8, 2, 3]);
-    assert.deepEqual(cfg.post, { conf: 0.4, iou: 0.5, maxDet: 10, classes: [0, 2], agnostic: true });
+    assert.deepEqual(cfg.post, { conf: 0.4, iou: 0.5, maxDet: 10, classes: [0, 2], agnostic: true, retinaMasks: false, maskFormat: 'polygon' });
     assert.deepEqual([cfg.recursive, cfg.pathColumn, cfg.maxPixels, cfg.overwrite], [false, 'file', 1000000, true]);
     assert.deepEqual([cfg.maxFailures, cfg.maxFailureRate, cfg.shard, cfg.summaryPath], [5, 0.1, { index: 1, count: 4, source: '--shard' }, 's.json']);
     assert.deepEqual([cfg.progress, cfg.progressIntervalSec, cfg.quiet], ['off', 2, true]);

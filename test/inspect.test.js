@@ -129,11 +129,13 @@ describe('inspect: synthetic models', () => {
       imgsz_source: 'input shape',
       stride: 32,
       task: 'detect',
+      kpt_shape: null,
+      mask_size: null,
       end2end: false,
       batch: { dynamic: false, dim: 1 },
       spatial: { dynamic: false, dims: [64, 64] },
     });
-    assert.deepEqual({ ...probe, ms: 0 }, { ran: true, ok: true, device: 'cpu', input_dims: [1, 3, 64, 64], output_dims: [1, 6, 8], ms: 0, error: null });
+    assert.deepEqual({ ...probe, ms: 0 }, { ran: true, ok: true, device: 'cpu', input_dims: [1, 3, 64, 64], output_dims: [1, 6, 8], outputs_dims: [[1, 6, 8]], ms: 0, error: null });
     assert.deepEqual(providers.map((p) => p.device), ['cpu', 'cuda', 'tensorrt', 'webgpu']);
     assert.deepEqual(providers[0], { device: 'cpu', bundled: true, usable: true, reason: null });
     assert.equal(auto_order.at(-1), 'cpu');
@@ -163,7 +165,7 @@ describe('inspect: synthetic models', () => {
     assert.equal(r.imgsz_source, '--imgsz');
     assert.deepEqual(r.batch, { dynamic: true, dim: 'batch' });
     assert.deepEqual(r.spatial, { dynamic: true, dims: ['height', 'width'] });
-    assert.equal(r.task, null);
+    assert.equal(r.task, 'detect', 'no task metadata and nothing else recognised: detect');
     assert.deepEqual(r.probe.input_dims, [1, 3, 96, 128]);
     assert.deepEqual(r.probe.output_dims, [1, 10, 7]);
     assert.deepEqual(r.metadata_keys, []);
@@ -172,7 +174,7 @@ describe('inspect: synthetic models', () => {
     assert.equal(q.layout.source, 'guess');
     assert.equal(q.imgsz_source, 'default');
     assert.deepEqual(q.imgsz, [640, 640]);
-    assert.deepEqual(q.probe, { ran: false, ok: null, device: null, input_dims: null, output_dims: null, ms: null, error: null });
+    assert.deepEqual(q.probe, { ran: false, ok: null, device: null, input_dims: null, output_dims: null, outputs_dims: null, ms: null, error: null });
     assert.equal(inspectExitCode(q), 0);
     assert.match(formatInspectText(q), /\nlayout +xywh-obj-classes — .* \(a guess: no probe inference settled it\)\n/);
   });
@@ -191,17 +193,17 @@ describe('inspect: synthetic models', () => {
 
   test('a model yolo-serve cannot run is reported, with its tensors, as unusable (exit 2)', async () => {
     const file = path.join(tmp, 'segment.onnx');
-    writeModel(file, { outputDims: [6, 8], values: new Float32Array(48), metadata: ultralyticsMetadata({ extra: { task: 'segment' } }), extraOutputs: [{ name: 'protos', dims: [1, 32, 16, 16] }] });
+    writeModel(file, { outputDims: [6, 8], values: new Float32Array(48), metadata: ultralyticsMetadata({ extra: { task: 'caption' } }), extraOutputs: [{ name: 'protos', dims: [1, 32, 16, 16] }] });
     const r = await inspectModel(file);
     assert.equal(r.usable, false);
-    assert.match(r.error, /is a 'segment' model; only detection models/);
+    assert.match(r.error, /says task 'caption', which yolo-serve does not run/);
     assert.equal(r.layout, null);
     assert.equal(r.classes, null);
-    assert.equal(r.task, 'segment');
+    assert.equal(r.task, 'caption');
     assert.equal(r.outputs.length, 2);
     assert.equal(r.probe.ran, false);
     assert.equal(inspectExitCode(r), 2);
-    assert.match(formatInspectText(r), /\nusable +no: .*'segment' model/);
+    assert.match(formatInspectText(r), /\nusable +no: .*task 'caption'/);
   });
 });
 

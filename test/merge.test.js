@@ -300,7 +300,7 @@ test('merge --summaries: merged shard summaries count what one unsharded run cou
     await writeFile(path.join(images, 'notes.txt'), 'not an image'); // skipped by every shard
     const flags = {
       device: 'cpu', batch: 'auto', workers: '1', threads: '1', conf: '0.25', iou: '0.7', maxDet: '300',
-      recursive: true, pathColumn: 'path', maxPixels: '268402689', progress: false, progressInterval: '10', quiet: true, model,
+      recursive: true, pathColumn: 'path', maxPixels: '268402689', annotateQuality: '95', progress: false, progressInterval: '10', quiet: true, model,
     };
     const run = (out, summary, shard) =>
       runBatch(toRunConfig([images], { ...flags, out, summary, shard }, {}), { stdin: new PassThrough(), stderr: new PassThrough() });

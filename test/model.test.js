@@ -601,6 +601,7 @@ describe('resolveModel on synthetic models', () => {
       imgsz: [96, 128],
       stride: 32,
       task: 'detect',
+      taskLayout: { task: 'detect', layout: 'xywh-classes', numClasses: 3, pending: false, outputs: [{ name: 'output0', role: 'detections' }], extra: 0, kptShape: null, maskSize: null },
       end2end: false,
       dynamicBatch: false,
       dynamicSpatial: false,
@@ -644,7 +645,7 @@ describe('resolveModel on synthetic models', () => {
     const info = await resolveModel(p, {});
     assert.deepEqual(
       [info.inputType, info.outputType, info.layout, info.layoutPending, info.numClasses, info.namesSource, info.end2end, info.task, info.stride],
-      ['float16', 'float16', 'xywh-obj-classes', true, null, 'coco80', false, null, 32],
+      ['float16', 'float16', 'xywh-obj-classes', true, null, 'coco80', false, 'detect', 32],
     );
     assert.deepEqual(detectLayoutFromRuntimeShape([2, 100, 85], info.names.length, info.metadata), { layout: 'xywh-obj-classes', numClasses: 80 });
   });
@@ -683,7 +684,10 @@ describe('resolveModel on synthetic models', () => {
   test('unsupported models', async () => {
     const seg = path.join(tmp, 'seg.onnx');
     writeModel(seg, v8Opts(2, 8, { metadata: { task: 'segment' } }));
-    await assert.rejects(resolveModel(seg, {}), (e) => e.message === `${seg} is a 'segment' model; only detection models (task=detect) are supported`);
+    await assert.rejects(resolveModel(seg, {}), (e) => e.message === `${seg}: a segmentation model needs a second output (the mask prototypes [B, nm, mh, mw]); this one has one output`);
+    const other = path.join(tmp, 'caption.onnx');
+    writeModel(other, v8Opts(2, 8, { metadata: { task: 'caption' } }));
+    await assert.rejects(resolveModel(other, {}), (e) => e.message.startsWith(`${other}: its metadata says task 'caption', which yolo-serve does not run (supported: detect`));
 
     const raw = path.join(tmp, 'raw.onnx');
     writeModel(raw, { outputDims: [3, 4, 4, 85], values: new Float32Array(3 * 4 * 4 * 85) });

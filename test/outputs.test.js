@@ -118,7 +118,7 @@ for (const format of ['jsonl', 'csv']) {
     const text = await readFile(file, 'utf8');
     const expected =
       format === 'csv'
-        ? CSV_HEADER + [OK, EMPTY, FAILED, ...many].map(formatCsvRows).join('')
+        ? CSV_HEADER + [OK, EMPTY, FAILED, ...many].map((r) => formatCsvRows(r)).join('')
         : [OK, EMPTY, FAILED, ...many].map((r) => formatJsonlLine(r) + '\n').join('');
     assert.equal(text, expected);
 

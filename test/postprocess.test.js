@@ -36,9 +36,9 @@ test('xywh-classes: best class (first max wins), strict threshold, xywh -> xyxy'
   // anchor 2: best is 0.25, not > 0.25 -> dropped.
   // anchor 3: 0.3 in classes 0 and 1 -> class 0; box 40±5, 40±4.
   assert.deepEqual(extractCandidates('xywh-classes', V8, 7, 4, opts()), [
-    { x1: 8, y1: 9, x2: 12, y2: 11, score: f(0.9), cls: 0 },
-    { x1: 17, y1: 18, x2: 23, y2: 22, score: f(0.8), cls: 1 },
-    { x1: 35, y1: 36, x2: 45, y2: 44, score: f(0.3), cls: 0 },
+    { x1: 8, y1: 9, x2: 12, y2: 11, score: f(0.9), cls: 0, row: 0 },
+    { x1: 17, y1: 18, x2: 23, y2: 22, score: f(0.8), cls: 1, row: 1 },
+    { x1: 35, y1: 36, x2: 45, y2: 44, score: f(0.3), cls: 0, row: 3 },
   ]);
 });
 
@@ -75,8 +75,8 @@ const V5 = Float32Array.from([
 
 test('xywh-obj-classes: objectness gate, obj*cls in float32, first max wins', () => {
   assert.deepEqual(extractCandidates('xywh-obj-classes', V5, 4, 7, opts()), [
-    { x1: 40, y1: 45, x2: 60, y2: 55, score: f(f(0.9) * f(0.8)), cls: 1 },
-    { x1: 78, y1: 77, x2: 82, y2: 83, score: f(f(0.5) * f(0.6)), cls: 0 },
+    { x1: 40, y1: 45, x2: 60, y2: 55, score: f(f(0.9) * f(0.8)), cls: 1, row: 0 },
+    { x1: 78, y1: 77, x2: 82, y2: 83, score: f(f(0.5) * f(0.6)), cls: 0, row: 3 },
   ]);
   assert.equal(f(f(0.9) * f(0.8)), 0.7199999690055847);
   assert.deepEqual(extractCandidates('xywh-obj-classes', V5, 4, 7, opts({ classes: [0] })).map((c) => c.y1), [77]);
@@ -93,9 +93,9 @@ const E2E = Float32Array.from([
 
 test('xyxy-score-class: keeps rows above conf in model order, boxes as given', () => {
   assert.deepEqual(extractCandidates('xyxy-score-class', E2E, 4, 6, opts()), [
-    { x1: 1, y1: 2, x2: 3, y2: 4, score: f(0.9), cls: 2 },
-    { x1: 9, y1: 10, x2: 11, y2: 12, score: f(0.5), cls: 1 },
-    { x1: 0, y1: 0, x2: 1, y2: 1, score: f(0.3), cls: 2 },
+    { x1: 1, y1: 2, x2: 3, y2: 4, score: f(0.9), cls: 2, row: 0 },
+    { x1: 9, y1: 10, x2: 11, y2: 12, score: f(0.5), cls: 1, row: 2 },
+    { x1: 0, y1: 0, x2: 1, y2: 1, score: f(0.3), cls: 2, row: 3 },
   ]);
   assert.deepEqual(extractCandidates('xyxy-score-class', E2E, 4, 6, opts({ classes: [2] })).map((c) => c.x1), [1, 0]);
 });

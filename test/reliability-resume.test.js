@@ -72,7 +72,7 @@ test('SIGKILL mid-run, torn last line, then --resume: the output equals an unint
   if (!(await requireShared(t))) return;
   const out = path.join(dir, 'killed.jsonl');
   const run = startCli(args(out));
-  await waitForLines(out, 5);
+  await waitForLines(out, 6); // the header and 5 records
   run.child.kill('SIGKILL');
   const killed = await run.done;
   assert.equal(killed.signal, 'SIGKILL');

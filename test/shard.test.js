@@ -237,7 +237,7 @@ test('resolveShard errors: missing count, index out of range, malformed values, 
 
 const BASE_FLAGS = {
   device: 'cpu', batch: 'auto', workers: '1', threads: '1', conf: '0.25', iou: '0.7', maxDet: '300',
-  recursive: true, pathColumn: 'path', maxPixels: '268402689', progress: false, progressInterval: '10',
+  recursive: true, pathColumn: 'path', maxPixels: '268402689', annotateQuality: '95', progress: false, progressInterval: '10',
 };
 
 /** runBatch in-process (the CLI minus process start-up); returns exit code, stderr text. */

@@ -14,17 +14,22 @@ import { expandInputs } from '../inputs/expand.js';
 import { describeShard, selectShard } from '../inputs/shard.js';
 import { shardRoot } from '../inputs/shard-root.js';
 import { resolveModel } from '../model/resolve.js';
-import { settleLayout } from '../model/settle-layout.js';
+import { settleTask } from '../model/settle-layout.js';
+import { taskNamed } from '../tasks/registry.js';
 import { RunReport } from '../metrics/report.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
+import type { LabelWriter } from '../exports/yolo-txt.js';
 import { runPipeline } from '../pipeline.js';
+import { prepareVisualOutputs } from '../annotate/index.js';
+import { writeReport } from '../report/index.js';
+import { describeReport } from './report.js';
 import { OutputLock } from '../reliability/output-lock.js';
 import { checkOutputNotInput, checkOutputTarget, type OutputTarget } from '../reliability/output-target.js';
 import { describeResume, planResume } from '../reliability/resume.js';
 import { runProvenance } from '../reliability/run-identity.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
-import { RunGuard } from '../reliability/run-guard.js';
+import { EXIT_RUN_FAILED, RunGuard } from '../reliability/run-guard.js';
 import type { SignalProcess } from '../reliability/signals.js';
 
 export const EXIT_OK = 0;
@@ -67,12 +72,14 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
   await checkOutputNotInput(target, cfg.inputs, expanded.jobs);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
+  const saver = await prepareVisualOutputs(cfg, process.cwd());
   // What produced the results: the output's header, and what --resume checks the file against.
   const provenance = await runProvenance(cfg, model);
   // Resume plans over this shard's own jobs: what an earlier run of it already wrote is skipped.
   const resume = await planResume(cfg, jobs, { provenance, force: cfg.force, warn: (line) => io.stderr.write(`yolo-serve: ${line}\n`) });
   const resumeNote = describeResume(cfg, resume, jobs.length);
   if (resumeNote) say(resumeNote);
+  const labels = cfg.saveTxt ? await openLabelWriter(cfg.saveTxt, cfg.saveConf) : null;
 
   const plan = planDevices(cfg.device);
   if (plan.candidates.length === 0) {
@@ -95,7 +102,7 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
   const firstDevice = plan.candidates[0] ?? 'cpu';
   const modelBytes = (await stat(model.path)).size;
   const planFor = (device: DeviceKind) => planParallelism({ device, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch, modelBytes });
-  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputName: model.outputName, outputType: model.outputType, imgsz: model.imgsz });
+  const init = (threads: number) => ({ modelPath: model.path, intraOpThreads: threads, inputName: model.inputName, inputType: model.inputType, outputNames: model.taskLayout.outputs.map((o) => o.name), outputType: model.outputType, imgsz: model.imgsz });
   let par = planFor(firstDevice);
   let pool = await InferencePool.start(init(par.threads), plan.candidates, par.workers);
   // A GPU plan (one session, one thread) is a poor CPU plan: when auto fell back to another
@@ -116,10 +123,11 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
       const why = [...plan.skipped, ...pool.fallbacks].map((f) => `${f.device}: ${f.reason.replace(/ \(.*\)$/, '')}`).join('; ');
       say(`device: cpu (${why})`);
     }
-    const layout = settleLayout(model, pool.probeDims);
-    pool.configure({ type: 'configure', layout, names: model.names, post: cfg.post });
+    const spec = settleTask(model, pool.probeDims);
+    const layout = spec.layout;
+    pool.configure({ type: 'configure', spec, names: model.names, post: cfg.post });
 
-    const opened = await openSink(cfg.out, cfg.format, { append: cfg.resume, header: { provenance, mixed: [] } }).catch((err: Error) => {
+    const opened = await openSink(cfg.out, cfg.format, { append: cfg.resume, header: { provenance, mixed: [] }, taskColumns: taskNamed(model.task)!.csvColumns }).catch((err: Error) => {
       throw new UsageError(err.message);
     });
     // The report counts a record once it has reached the output, not when it is handed over.
@@ -132,9 +140,14 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
         metrics: report.metrics,
+        onResult: labels ? (r) => labels.write(r) : undefined,
+        onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
+        keepImages: saver !== null,
         signal,
       }),
     );
+    // Images still being drawn belong to this run: its wall time and the report include them.
+    await saver?.flush();
     // The bar must be gone before the guard explains why the run stopped.
     report.stopProgress();
     if (cfg.verbose) {
@@ -142,7 +155,14 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
       say(`inference: ${outcome.batches} runs; images per run: ${sizes || 'none'}`);
     }
     const result = guard.finish(outcome, resume.skippedFailed);
-    const { exitCode } = await report.finish({
+    const labelError = await labels?.close();
+    if (labelError) {
+      io.stderr.write(`yolo-serve: error: ${labelError.message}\n`);
+      if (result.exitCode < EXIT_RUN_FAILED) result.exitCode = EXIT_RUN_FAILED;
+    } else if (labels?.duplicates) {
+      say(`warning: --save-txt: ${labels.duplicates} images share a file name stem with another image; the later one's labels were kept`);
+    }
+    const finished = await report.finish({
       exitCode: result.exitCode,
       outcome,
       // Every shard sees the same non-image files; only shard 0 counts them so merged summaries add up.
@@ -154,6 +174,20 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
       interrupted: result.interrupted,
       stopReason: result.stop ? describeStop(result.stop) : null,
     });
+    let { exitCode } = finished;
+    const saved = saver?.describe();
+    // Files that could not be written are worth a line even under --quiet.
+    if (saved && saver!.failures > 0) io.stderr.write(`yolo-serve: ${saved}\n`);
+    else if (saved) say(saved);
+    if (cfg.reportPath !== null) {
+      // Like the summary: a report that could not be written turns a clean exit into 1.
+      try {
+        say(describeReport(cfg.reportPath, await writeReport({ results: [cfg.out], summary: finished.summary, summarySources: [], html: cfg.reportPath })));
+      } catch (err) {
+        io.stderr.write(`yolo-serve: error: cannot write report ${cfg.reportPath}: ${(err as Error).message}\n`);
+        exitCode = Math.max(exitCode, 1);
+      }
+    }
     return { ...result, exitCode };
   } finally {
     report.stopProgress();
@@ -164,4 +198,12 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
 
 function describeStop(stop: StopReason): string {
   return stop.kind === 'signal' ? `interrupted by ${stop.signal}` : stop.message;
+}
+
+/** `--save-txt DIR`: created before any work starts, so a bad folder costs nothing. */
+async function openLabelWriter(dir: string, withConf: boolean): Promise<LabelWriter> {
+  const { LabelWriter } = await import('../exports/yolo-txt.js');
+  return LabelWriter.open(dir, withConf).catch((err: Error) => {
+    throw new UsageError(`--save-txt ${dir}: ${err.message}`);
+  });
 }

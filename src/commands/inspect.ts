@@ -15,7 +15,8 @@ import { formatShape, isEnd2end } from '../model/layout.js';
 import { readOnnxFile } from '../model/onnx-file.js';
 import { parsePyLiteral } from '../model/py-literal.js';
 import { resolveModelHeader, type ResolvedModel } from '../model/resolve.js';
-import { settleLayout } from '../model/settle-layout.js';
+import { settleTask } from '../model/settle-layout.js';
+import type { OutputRole, TaskLayout } from '../tasks/types.js';
 import type { Dim, OutputLayout } from '../types.js';
 
 export const INSPECT_SCHEMA = 1;
@@ -32,8 +33,8 @@ export interface InspectReport {
   model: { path: string; size_bytes: number; sha256: string };
   onnx: { ir_version: number; opset: number | null; producer: string; producer_version: string };
   inputs: InspectTensor[];
-  /** All outputs; yolo-serve reads detections from output 0 and ignores the rest. */
-  outputs: (InspectTensor & { role: 'detections' | 'ignored' })[];
+  /** All outputs with the role the task gives each (detections, protos); the rest are ignored. */
+  outputs: (InspectTensor & { role: OutputRole })[];
   metadata_keys: string[];
   /** False when yolo-serve cannot run this model; `error` says why and the fields below are null. */
   usable: boolean;
@@ -44,10 +45,15 @@ export interface InspectReport {
   imgsz_source: 'input shape' | '--imgsz' | 'metadata' | 'default' | null;
   stride: number | null;
   task: string | null;
+  /** pose: [keypoints, values per keypoint]. */
+  kpt_shape: [number, number] | null;
+  /** segment: prototype mask size [h, w] (masks are upsampled from it to imgsz). */
+  mask_size: [number, number] | null;
   end2end: boolean | null;
   batch: { dynamic: boolean; dim: Dim } | null;
   spatial: { dynamic: boolean; dims: [Dim, Dim] } | null;
-  probe: { ran: boolean; ok: boolean | null; device: string | null; input_dims: number[] | null; output_dims: number[] | null; ms: number | null; error: string | null };
+  /** output_dims: the detections output's; outputs_dims: every output the task reads, in role order. */
+  probe: { ran: boolean; ok: boolean | null; device: string | null; input_dims: number[] | null; output_dims: number[] | null; outputs_dims: number[][] | null; ms: number | null; error: string | null };
   providers: { device: DeviceKind; bundled: boolean | null; usable: boolean; reason: string | null }[];
   /** Devices `--device auto` would try, in order. */
   auto_order: DeviceKind[];
@@ -77,7 +83,7 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
     model: { path, size_bytes: sizeBytes, sha256 },
     onnx: { ir_version: header.irVersion, opset: header.opsetVersion, producer: header.producerName, producer_version: header.producerVersion },
     inputs: header.inputs.map((v, index) => ({ index, name: v.name, dtype: v.elemType, shape: v.shape })),
-    outputs: header.outputs.map((v, index) => ({ index, name: v.name, dtype: v.elemType, shape: v.shape, role: index === 0 ? 'detections' : 'ignored' })),
+    outputs: header.outputs.map((v, index) => ({ index, name: v.name, dtype: v.elemType, shape: v.shape, role: (index === 0 ? 'detections' : 'ignored') as OutputRole })),
     metadata_keys: Object.keys(header.metadata).sort(),
     usable: false,
     error: null,
@@ -87,10 +93,12 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
     imgsz_source: null,
     stride: null,
     task: header.metadata.task ?? null,
+    kpt_shape: null,
+    mask_size: null,
     end2end: null,
     batch: null,
     spatial: null,
-    probe: { ran: false, ok: null, device: null, input_dims: null, output_dims: null, ms: null, error: null },
+    probe: { ran: false, ok: null, device: null, input_dims: null, output_dims: null, outputs_dims: null, ms: null, error: null },
     providers: await providerReport(),
     auto_order: planDevices('auto').candidates,
     versions: toolVersions(),
@@ -111,18 +119,27 @@ export async function inspectModel(path: string, opts: InspectOptions = {}): Pro
   report.imgsz_source = imgszSource(model, opts.imgsz);
   report.stride = model.stride;
   report.task = model.task;
+  setTaskFields(report, model.taskLayout);
   report.end2end = model.end2end;
   report.batch = { dynamic: model.dynamicBatch, dim: model.inputShape[0] ?? null };
   report.spatial = { dynamic: model.dynamicSpatial, dims: [model.inputShape[2] ?? null, model.inputShape[3] ?? null] };
 
   if (opts.probe ?? true) {
     report.probe = await probe(model);
-    if (report.probe.ok && model.layoutPending) {
-      const layout = settleLayout(model, report.probe.output_dims!);
-      report.layout = { name: layout, description: LAYOUT_DESCRIPTIONS[layout], source: 'probe' };
+    if (report.probe.ok) {
+      const spec = settleTask(model, report.probe.outputs_dims!);
+      setTaskFields(report, spec);
+      if (model.layoutPending) report.layout = { name: spec.layout, description: LAYOUT_DESCRIPTIONS[spec.layout], source: 'probe' };
     }
   }
   return report;
+}
+
+function setTaskFields(report: InspectReport, spec: TaskLayout): void {
+  const roles = new Map(spec.outputs.map((o) => [o.name, o.role]));
+  for (const o of report.outputs) o.role = roles.get(o.name) ?? 'ignored';
+  report.kpt_shape = spec.kptShape;
+  report.mask_size = spec.maskSize;
 }
 
 function layoutSource(m: ResolvedModel): 'metadata' | 'output shape' {
@@ -154,23 +171,23 @@ async function probe(m: ResolvedModel): Promise<InspectReport['probe']> {
   let pool: InferencePool;
   try {
     pool = await InferencePool.start(
-      { modelPath: m.path, intraOpThreads: 1, inputName: m.inputName, inputType: m.inputType, outputName: m.outputName, outputType: m.outputType, imgsz: m.imgsz },
+      { modelPath: m.path, intraOpThreads: 1, inputName: m.inputName, inputType: m.inputType, outputNames: m.taskLayout.outputs.map((o) => o.name), outputType: m.outputType, imgsz: m.imgsz },
       ['cpu'],
       1,
     );
   } catch (err) {
     if (!(err instanceof InferenceError)) throw err;
-    return { ran: true, ok: false, device: 'cpu', input_dims: inputDims, output_dims: null, ms: null, error: err.message };
+    return { ran: true, ok: false, device: 'cpu', input_dims: inputDims, output_dims: null, outputs_dims: null, ms: null, error: err.message };
   }
   const ms = Math.round(performance.now() - t0);
-  const dims = [...pool.probeDims];
+  const dims = pool.probeDims.map((d) => [...d]);
   await pool.close();
   try {
-    settleLayout(m, dims);
+    settleTask(m, dims);
   } catch (err) {
-    return { ran: true, ok: false, device: pool.device, input_dims: inputDims, output_dims: dims, ms, error: (err as Error).message };
+    return { ran: true, ok: false, device: pool.device, input_dims: inputDims, output_dims: dims[0]!, outputs_dims: dims, ms, error: (err as Error).message };
   }
-  return { ran: true, ok: true, device: pool.device, input_dims: inputDims, output_dims: dims, ms, error: null };
+  return { ran: true, ok: true, device: pool.device, input_dims: inputDims, output_dims: dims[0]!, outputs_dims: dims, ms, error: null };
 }
 
 async function providerReport(): Promise<InspectReport['providers']> {
@@ -195,7 +212,7 @@ async function providerReport(): Promise<InspectReport['providers']> {
 const shapeText = (s: Dim[] | null): string => (s === null ? '(no shape declared)' : formatShape(s));
 
 function tensorRows(list: (InspectTensor & { role?: string })[], nameW: number): string[] {
-  return list.map((t) => `${t.name.padEnd(nameW)}  ${t.dtype.padEnd(7)}  ${shapeText(t.shape)}${t.role ? (t.role === 'detections' ? '  ← detections' : '  (ignored)') : ''}`);
+  return list.map((t) => `${t.name.padEnd(nameW)}  ${t.dtype.padEnd(7)}  ${shapeText(t.shape)}${t.role ? (t.role === 'ignored' ? '  (ignored)' : `  ← ${t.role === 'protos' ? 'mask prototypes' : t.role}`) : ''}`);
 }
 
 function mb(bytes: number): string {
@@ -222,7 +239,9 @@ export function formatInspectText(r: InspectReport): string {
     rows.push(['classes', `${c.count} from ${c.source === 'coco80' ? 'the built-in COCO-80 list (no names metadata)' : c.source}: ${first}${c.count > 5 ? ', …' : ''}`]);
     rows.push(['imgsz', `${r.imgsz![0]}x${r.imgsz![1]} (h x w, from ${r.imgsz_source})`]);
     rows.push(['stride', String(r.stride)]);
-    rows.push(['task', r.task ?? '(not in metadata; assumed detect)']);
+    rows.push(['task', `${r.task}${r.metadata_keys.includes('task') ? '' : ' (no task in metadata; recognised from the outputs)'}`]);
+    if (r.kpt_shape) rows.push(['kpt_shape', `${r.kpt_shape[0]} keypoints × ${r.kpt_shape[1]} values (${r.kpt_shape[1] === 3 ? 'x, y, visibility' : 'x, y'})`]);
+    if (r.mask_size) rows.push(['mask size', `${r.mask_size[0]}x${r.mask_size[1]} prototypes, upsampled to ${r.imgsz![0]}x${r.imgsz![1]} (or the image size with --retina-masks)`]);
     rows.push(['end2end', r.end2end ? 'yes (boxes already de-duplicated; no NMS)' : 'no (NMS in yolo-serve)']);
     rows.push(['batch', r.batch!.dynamic ? `dynamic (${String(r.batch!.dim ?? '?')}): --batch N groups images per inference call` : `fixed ${String(r.batch!.dim)}: one image per inference call`]);
     const [sh, sw] = r.spatial!.dims;

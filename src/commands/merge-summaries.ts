@@ -7,6 +7,11 @@ import { mergeSummaries, parseSummary, type RunSummary } from '../metrics/summar
 import { writeSummaryFile } from '../metrics/summary-file.js';
 
 export async function mergeSummaryFiles(parts: readonly string[], out: string): Promise<void> {
+  await writeSummaryFile(out, await readMergedSummary(parts, '--summaries'));
+}
+
+/** Reads and checks each summary file and merges them into one (one file: itself). `flag` names the option in errors. */
+export async function readMergedSummary(parts: readonly string[], flag: string): Promise<RunSummary> {
   const summaries: RunSummary[] = [];
   for (const file of parts) {
     const text = await readFile(file, 'utf8').catch((err: Error) => {
@@ -18,11 +23,9 @@ export async function mergeSummaryFiles(parts: readonly string[], out: string): 
       throw new UsageError((err as Error).message);
     }
   }
-  let merged: RunSummary;
   try {
-    merged = mergeSummaries(summaries);
+    return mergeSummaries(summaries);
   } catch (err) {
-    throw new UsageError(`--summaries: ${(err as Error).message}`);
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
   }
-  await writeSummaryFile(out, merged);
 }

@@ -15,11 +15,12 @@ import { type Command, Option } from 'commander';
 import { DEFAULTS, UsageError, parseFormat } from '../config.js';
 import { expandInputs } from '../inputs/expand.js';
 import { formatCsvRows } from '../outputs/csv.js';
+import type { DetectionTaskField } from '../types.js';
 import { formatJsonlLine } from '../outputs/jsonl.js';
 import { combineHeaders, describeDifferences, diffProvenance, type ResultsHeader } from '../outputs/provenance.js';
 import type { StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, isOutputClosed, openSink, type ResultFormat } from '../outputs/sink.js';
-import { PartError, identifyPart, readRecord, scanPart } from '../merge/part-reader.js';
+import { PartError, identifyPart, readRecord, scanPart, type PartTail } from '../merge/part-reader.js';
 import { resolveOutputPath } from '../reliability/output-target.js';
 import { EXIT_OUTPUT_CLOSED } from '../reliability/run-guard.js';
 import { comparePaths, pathGroups, pathOrder, resolveGroup } from '../merge/plan.js';
@@ -103,9 +104,12 @@ export async function runMerge(opts: MergeOptions, io: MergeIo): Promise<MergeOu
   const starts: number[] = [];
   const ends: number[] = [];
   const tornParts: string[] = [];
+  // CSV parts of a task carry its columns; all parts must carry the same ones.
+  const partColumns: DetectionTaskField[][] = [];
+  let taskColumns: DetectionTaskField[] | null = null;
   for (const [p, file] of opts.parts.entries()) {
     if (!partFormat) continue; // every part is empty
-    const tail = { tornTail: false };
+    const tail: PartTail = { tornTail: false };
     try {
       for await (const span of scanPart(file, partFormat, tail)) {
         paths.push(span.path);
@@ -117,6 +121,13 @@ export async function runMerge(opts: MergeOptions, io: MergeIo): Promise<MergeOu
       throw asUsage(err);
     }
     if (tail.tornTail) tornParts.push(file);
+    partColumns[p] = tail.taskColumns ?? [];
+    if (partFormat === 'csv' && paths.length > 0 && tail.taskColumns !== undefined) {
+      if (taskColumns !== null && taskColumns.join(',') !== tail.taskColumns.join(',')) {
+        throw new UsageError(`parts have different CSV columns (${file}: ${tail.taskColumns.join(',') || 'none'} besides the box columns, an earlier part: ${taskColumns.join(',') || 'none'}); they come from models of different tasks`);
+      }
+      taskColumns ??= tail.taskColumns;
+    }
   }
 
   const expected = opts.inputs ? await expectedPaths(opts, io) : null;
@@ -129,17 +140,17 @@ export async function runMerge(opts: MergeOptions, io: MergeIo): Promise<MergeOu
   const target = real === '-' ? '-' : tempNameFor(real);
   let written = false;
   try {
-    const sink = await openSink(target, format, { stdout: io.stdout, header });
+    const sink = await openSink(target, format, { stdout: io.stdout, header, taskColumns: taskColumns ?? [] });
     try {
       const read = (e: number): StoredResult => {
         try {
-          return readRecord(fds[partOf[e]!]!, partFormat!, { start: starts[e]!, end: ends[e]! }, `${opts.parts[partOf[e]!]} at byte ${starts[e]}`);
+          return readRecord(fds[partOf[e]!]!, partFormat!, { start: starts[e]!, end: ends[e]! }, `${opts.parts[partOf[e]!]} at byte ${starts[e]}`, partColumns[partOf[e]!]);
         } catch (err) {
           throw asUsage(err);
         }
       };
       // Records compare as the part format serialises them: equal bytes, equal results.
-      const canonical = partFormat === 'csv' ? (r: StoredResult) => formatCsvRows({ index: 0, ...r }) : (r: StoredResult) => formatJsonlLine({ index: 0, ...r });
+      const canonical = partFormat === 'csv' ? (r: StoredResult) => formatCsvRows({ index: 0, ...r }, taskColumns ?? []) : (r: StoredResult) => formatJsonlLine({ index: 0, ...r });
       const order = pathOrder(paths);
       for (const [from, to] of pathGroups(paths, order)) {
         const entries = Array.from(order.subarray(from, to));

@@ -68,8 +68,8 @@ export class InferencePool {
     readonly device: DeviceKind,
     /** Providers tried first and why each was not used. */
     readonly fallbacks: { device: DeviceKind; reason: string }[],
-    /** Output 0 dims of the warm-up run (batch of one). */
-    readonly probeDims: number[],
+    /** Dims of each fetched output in the warm-up run (batch of one), detections first. */
+    readonly probeDims: number[][],
     /** Batches each worker may hold at once (running + queued). */
     readonly depth: number,
   ) {

@@ -1,6 +1,7 @@
 // Messages between the main thread and an inference worker. Tensors travel as transferred
 // ArrayBuffers (moved, not copied) and come back the same way so their memory is reused.
-import type { Detection, LetterboxGeometry, OutputLayout, PostprocessOptions, TensorElementType } from '../types.js';
+import type { TaskLayout } from '../tasks/types.js';
+import type { Detection, LetterboxGeometry, PostprocessOptions, TensorElementType } from '../types.js';
 
 export type DeviceKind = 'cpu' | 'cuda' | 'tensorrt' | 'webgpu';
 
@@ -12,7 +13,8 @@ export interface WorkerInit {
   intraOpThreads: number;
   inputName: string;
   inputType: TensorElementType;
-  outputName: string;
+  /** The outputs the task reads (TaskLayout.outputs), detections first; the worker fetches only these. */
+  outputNames: string[];
   outputType: TensorElementType;
   /** Network input [h, w]. */
   imgsz: [number, number];
@@ -24,8 +26,8 @@ export interface ReadyMessage {
   device: DeviceKind;
   /** Providers tried before the one that worked, with the reason each failed. */
   fallbacks: { device: DeviceKind; reason: string }[];
-  /** Output 0 dims from a warm-up run on a batch of one. */
-  probeDims: number[];
+  /** Dims of each fetched output (outputNames order) from a warm-up run on a batch of one. */
+  probeDims: number[][];
 }
 
 export interface InitFailedMessage {
@@ -37,7 +39,8 @@ export interface InitFailedMessage {
 /** Settles decoding once the layout is known (sent after 'ready'). */
 export interface ConfigureMessage {
   type: 'configure';
-  layout: OutputLayout;
+  /** The task and its settled layout: which decode runs and how it reads the outputs. */
+  spec: TaskLayout;
   names: string[];
   post: PostprocessOptions;
 }

@@ -5,13 +5,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../model/fp16.js';
-import { postprocessImage } from '../postprocess/index.js';
+import { taskNamed } from '../tasks/registry.js';
+import type { TaskDefinition, TensorView } from '../tasks/types.js';
 import type { ConfigureMessage, DeviceKind, FromWorker, RunMessage, ToWorker, WorkerInit } from './protocol.js';
 import { sessionOptionsFor } from './providers.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-let decode: ConfigureMessage | null = null;
+let decode: { msg: ConfigureMessage; task: TaskDefinition } | null = null;
 // fp16 models need a half-precision copy of the input; keep one scratch buffer per worker.
 let halfScratch: Uint16Array | null = null;
 
@@ -29,18 +30,29 @@ function inputTensor(f32: Float32Array, dims: number[]): ort.Tensor {
   return new ort.Tensor('float32', f32, dims);
 }
 
-function outputAsFloat32(t: ort.Tensor): Float32Array {
+function outputAsFloat32(name: string, t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
   if (t.type === 'float16') return float16BitsToFloat32(t.data as Uint16Array);
-  throw new Error(`output '${init.outputName}' has type ${t.type}; only float32 and float16 are supported`);
+  throw new Error(`output '${name}' has type ${t.type}; only float32 and float16 are supported`);
 }
 
-async function runOnce(session: ort.InferenceSession, f32: Float32Array, count: number): Promise<{ data: Float32Array; dims: number[] }> {
+/** Runs one batch and returns every output the task reads (outputNames order), as float32. */
+async function runOnce(session: ort.InferenceSession, f32: Float32Array, count: number): Promise<{ data: Float32Array; dims: number[] }[]> {
   const [h, w] = init.imgsz;
   const feeds = { [init.inputName]: inputTensor(f32, [count, 3, h, w]) };
-  const out = await session.run(feeds, [init.outputName]);
-  const t = out[init.outputName]!;
-  return { data: outputAsFloat32(t), dims: [...t.dims] };
+  const out = await session.run(feeds, init.outputNames);
+  return init.outputNames.map((name) => {
+    const t = out[name]!;
+    return { data: outputAsFloat32(name, t), dims: [...t.dims] };
+  });
+}
+
+/** Image i's slice of each output (batch dim dropped): views, no copies. */
+function imageViews(outputs: { data: Float32Array; dims: number[] }[], i: number): TensorView[] {
+  return outputs.map(({ data, dims }) => {
+    const per = dims.slice(1).reduce((a, b) => a * b, 1);
+    return { data: data.subarray(i * per, (i + 1) * per), dims: dims.slice(1) };
+  });
 }
 
 async function createSession(): Promise<{ session: ort.InferenceSession; device: DeviceKind } | null> {
@@ -58,7 +70,7 @@ async function createSession(): Promise<{ session: ort.InferenceSession; device:
       // A warm-up run: it reveals the real output dims and catches models whose dynamic dims
       // lie (e.g. anchor grids baked in for one size) before any image is read.
       const probe = await runOnce(session, new Float32Array(3 * h * w), 1);
-      post({ type: 'ready', device, fallbacks, probeDims: probe.dims });
+      post({ type: 'ready', device, fallbacks, probeDims: probe.map((o) => o.dims) });
       return { session, device };
     } catch (err) {
       await session.release().catch(() => undefined);
@@ -89,12 +101,13 @@ async function handleRun(session: ort.InferenceSession, msg: RunMessage): Promis
     return;
   }
   const t1 = performance.now();
-  const { data, dims } = result;
-  const [, rows, cols] = dims as [number, number, number];
-  const per = rows * cols;
+  const { msg: conf, task } = decode!;
   const detections = [];
-  for (let i = 0; i < msg.count; i++) {
-    detections.push(postprocessImage(decode!.layout, data.subarray(i * per, (i + 1) * per), rows, cols, msg.geometries[i]!, decode!.post, decode!.names));
+  try {
+    for (let i = 0; i < msg.count; i++) detections.push(task.decode(imageViews(result, i), msg.geometries[i]!, conf.post, conf.names, conf.spec));
+  } catch (err) {
+    post({ type: 'result', id: msg.id, input: msg.input, error: `postprocessing failed: ${firstLine(err)}`, inferMs: t1 - t0, postMs: performance.now() - t1 }, [msg.input]);
+    return;
   }
   post({ type: 'result', id: msg.id, input: msg.input, detections, inferMs: t1 - t0, postMs: performance.now() - t1 }, [msg.input]);
 }
@@ -107,7 +120,7 @@ async function main(): Promise<void> {
   // makes the thread count per session meaningful.
   let chain = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
-    if (msg.type === 'configure') decode = msg;
+    if (msg.type === 'configure') decode = { msg, task: taskNamed(msg.spec.task)! };
     else if (msg.type === 'run') chain = chain.then(() => handleRun(session, msg));
     else if (msg.type === 'close') chain = chain.then(() => session.release()).then(() => port.close());
   });

@@ -4,11 +4,12 @@
 // with the number of detections.
 import { readSync } from 'node:fs';
 import { parseCsv } from '../inputs/csv-parse.js';
-import { parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
+import { LEGACY_CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
 import type { ResultsHeader } from '../outputs/provenance.js';
 import { csvRecords, identifyResultsFile, jsonlLines, newCsvScan, parseJsonlResult, type StoredResult } from '../outputs/read-results.js';
 import { isHeaderLine } from '../outputs/provenance.js';
 import type { ResultFormat } from '../outputs/sink.js';
+import type { DetectionTaskField } from '../types.js';
 
 /** One image record in a part: [start, end) bytes. */
 export interface RecordSpan {
@@ -20,6 +21,8 @@ export interface RecordSpan {
 export interface PartTail {
   /** The part ends in an incomplete record (its writer was interrupted); that record is skipped. */
   tornTail: boolean;
+  /** CSV: the task columns its header declares (pass them to readRecord). */
+  taskColumns?: DetectionTaskField[];
 }
 
 /** A part that cannot be read as a results file. */
@@ -60,7 +63,7 @@ export function scanPart(file: string, format: ResultFormat, tail: PartTail): As
 }
 
 /** Reads and parses the record at `span` from an open file descriptor. */
-export function readRecord(fd: number, format: ResultFormat, span: { start: number; end: number }, where: string): StoredResult {
+export function readRecord(fd: number, format: ResultFormat, span: { start: number; end: number }, where: string, taskColumns: readonly DetectionTaskField[] = []): StoredResult {
   const buf = Buffer.allocUnsafe(span.end - span.start);
   let got = 0;
   while (got < buf.length) {
@@ -69,7 +72,7 @@ export function readRecord(fd: number, format: ResultFormat, span: { start: numb
     got += n;
   }
   const text = buf.toString('utf8');
-  return format === 'csv' ? parseCsvRecord(text, where) : parseJsonlRecord(text, where);
+  return format === 'csv' ? parseCsvRecord(text, where, taskColumns) : parseJsonlRecord(text, where);
 }
 
 async function* scanJsonl(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
@@ -93,15 +96,17 @@ async function* scanCsv(file: string, tail: PartTail): AsyncGenerator<RecordSpan
     throw err instanceof PartError ? err : new PartError((err as Error).message);
   }
   tail.tornTail = scan.tornTail;
+  tail.taskColumns = scan.taskColumns ?? [];
 }
 
-function parseCsvRecord(text: string, where: string): StoredResult {
+function parseCsvRecord(text: string, where: string, taskColumns: readonly DetectionTaskField[]): StoredResult {
   let result: StoredResult | null = null;
   for (const rec of parseCsv(text)) {
     if (rec.fields.length === 1 && rec.fields[0] === '') continue;
     let row: CsvResultRow;
     try {
-      row = parseCsvResultRow(rec.fields);
+      // A file from before the count column has one field less (merge refuses such parts; other readers read them).
+      row = parseCsvResultRow(rec.fields, taskColumns, rec.fields.length === LEGACY_CSV_COLUMNS.length + taskColumns.length);
     } catch (err) {
       throw new PartError(`${where}: ${(err as Error).message}`);
     }

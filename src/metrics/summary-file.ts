@@ -32,6 +32,11 @@ export async function writeSummaryFile(path: string, summary: RunSummary, stdout
     await new Promise<void>((res, rej) => stdout.write(text, (err) => (err ? rej(err) : res())));
     return;
   }
+  await writeFileAtomic(path, text);
+}
+
+/** Writes `text` as FILE.tmp, flushes it to disk, then renames it over FILE: a reader never sees half of it. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
   try {
     const fh = await open(tmp, 'w');

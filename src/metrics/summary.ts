@@ -277,7 +277,7 @@ export function parseSummary(text: string, source: string): RunSummary {
 // ---------------------------------------------------------------------------------------------
 // Text
 
-const STAGE_LABELS: Record<Stage, string> = {
+export const STAGE_LABELS: Record<Stage, string> = {
   read_decode: 'read+decode',
   preprocess: 'preprocess',
   queue_wait: 'queue wait',

@@ -1,6 +1,7 @@
 // Counts what the written results say: failures by error code and detections by class. Fed one
 // result at a time (the pipeline's onResult), so memory grows with the number of classes only.
 import type { ImageResult } from '../types.js';
+import { countResult } from './counts.js';
 
 export interface ClassCount {
   class: number;
@@ -16,13 +17,11 @@ export class ResultTally {
   private readonly classes = new Map<number, ClassCount>();
 
   add(r: ImageResult): void {
+    countResult(this, r);
     if (r.error) {
-      this.failed++;
       this.failures.set(r.error.code, (this.failures.get(r.error.code) ?? 0) + 1);
       return;
     }
-    this.ok++;
-    this.detections += r.detections.length;
     for (const d of r.detections) {
       const c = this.classes.get(d.class);
       if (c) c.count++;

@@ -3,7 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Dim, ModelInfo, TensorElementType } from '../types.js';
 import { ModelError } from './errors.js';
-import { detectLayout, formatShape, isEnd2end } from './layout.js';
+import { formatShape, isEnd2end } from './layout.js';
+import { taskFor } from '../tasks/registry.js';
+import type { TaskDefinition, TaskLayout } from '../tasks/types.js';
 import { COCO80, namesFromMetadata, parseNamesFile } from './names.js';
 import { readOnnxFile, type OnnxHeader, type ValueInfo } from './onnx-file.js';
 import { parsePyLiteral } from './py-literal.js';
@@ -26,6 +28,8 @@ export interface ResolvedModel extends ModelInfo {
    * guess, and the pipeline must use detectLayoutFromRuntimeShape on the first real output.
    */
   layoutPending: boolean;
+  /** The task's decision about the outputs (roles, extra values, kpt_shape, mask size); settled by the probe. */
+  taskLayout: TaskLayout;
 }
 
 const DEFAULT_IMGSZ = 640;
@@ -43,10 +47,6 @@ export async function resolveModelHeader(path: string, header: OnnxHeader, opts:
   if (!input) throw new ModelError(`${path}: the model has no inputs`);
   if (!output) throw new ModelError(`${path}: the model has no outputs`);
 
-  const task = metadata.task ?? null;
-  if (task !== null && task !== 'detect') {
-    throw new ModelError(`${path} is a '${task}' model; only detection models (task=detect) are supported`);
-  }
   const inputType = elementType(path, 'input', input);
   const outputType = elementType(path, 'output', output);
   const inputShape = input.shape;
@@ -62,11 +62,14 @@ export async function resolveModelHeader(path: string, header: OnnxHeader, opts:
   const stride = parseStride(metadata.stride);
   const imgsz = resolveImgsz(path, inputShape, stride, opts.imgsz, metadata.imgsz);
 
-  let decision;
+  let task: TaskDefinition;
+  let decision: TaskLayout;
   try {
-    decision = detectLayout(outputShape, metadata, namesSource === 'coco80' ? undefined : names.length);
+    const ctx = { outputs: header.outputs, metadata, numClassesHint: namesSource === 'coco80' ? undefined : names.length };
+    task = taskFor(ctx);
+    decision = task.resolve(ctx);
   } catch (err) {
-    if (err instanceof ModelError) throw new ModelError(`${path}: output '${output.name}': ${err.message}`);
+    if (err instanceof ModelError) throw new ModelError(`${path}: ${err.message}`);
     throw err;
   }
   if (decision.numClasses !== null && decision.numClasses !== names.length) {
@@ -86,7 +89,8 @@ export async function resolveModelHeader(path: string, header: OnnxHeader, opts:
     namesSource,
     imgsz,
     stride,
-    task,
+    task: task.name,
+    taskLayout: decision,
     end2end: decision.layout === 'xyxy-score-class' || isEnd2end(metadata),
     dynamicBatch: !isFixed(inputShape[0]),
     dynamicSpatial: !isFixed(inputShape[2]) || !isFixed(inputShape[3]),

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { Detection, ErrorCode, ImageError, ImageResult } from '../types.js';
+import { DETECTION_TASK_FIELDS, type Detection, type DetectionTaskField, type ErrorCode, type ImageError, type ImageResult } from '../types.js';
 
 export const CSV_COLUMNS = [
   'path',
@@ -20,6 +20,55 @@ export const CSV_COLUMNS = [
 
 export const CSV_HEADER = CSV_COLUMNS.join(',') + '\n';
 
+/** The base columns up to and including y2: every results CSV starts with them. */
+const BOX_COLUMNS = CSV_COLUMNS.slice(0, 11);
+
+/** The columns of results CSVs written before the `detections` count (still readable, not resumable). */
+export const LEGACY_CSV_COLUMNS = CSV_COLUMNS.filter((c) => c !== 'detections');
+const LEGACY_BOX_COLUMNS = BOX_COLUMNS.filter((c) => c !== 'detections');
+
+/**
+ * A task's columns: the base columns with the task's fields (tasks/*.ts csvColumns) between y2
+ * and error, each cell holding that field as JSON (e.g. segments {"x":[...],"y":[...]}).
+ */
+export function csvColumnsFor(taskColumns: readonly DetectionTaskField[] = []): string[] {
+  return [...BOX_COLUMNS, ...taskColumns, 'error'];
+}
+
+export function csvHeaderFor(taskColumns: readonly DetectionTaskField[] = []): string {
+  return csvColumnsFor(taskColumns).join(',') + '\n';
+}
+
+/** What a results CSV's column line declares: the task's columns, and whether it lacks the count (legacy). */
+export interface CsvLayout {
+  taskColumns: DetectionTaskField[];
+  legacy: boolean;
+}
+
+/** The layout a column line declares, or null when the fields are not a results CSV header. */
+export function csvLayoutOfHeader(fields: readonly string[]): CsvLayout | null {
+  for (const [box, legacy] of [[BOX_COLUMNS, false], [LEGACY_BOX_COLUMNS, true]] as const) {
+    if (fields.length < box.length + 1 || fields[fields.length - 1] !== 'error') continue;
+    if (box.some((c, i) => fields[i] !== c)) continue;
+    const extra = fields.slice(box.length, -1);
+    if (!extra.every((f) => (DETECTION_TASK_FIELDS as readonly string[]).includes(f))) continue;
+    if (new Set(extra).size !== extra.length) continue;
+    return { taskColumns: extra as DetectionTaskField[], legacy };
+  }
+  return null;
+}
+
+/** The task columns a header declares, or null when the fields are not a (current) results CSV header. */
+export function taskColumnsOfHeader(fields: readonly string[]): DetectionTaskField[] | null {
+  const layout = csvLayoutOfHeader(fields);
+  return layout && !layout.legacy ? layout.taskColumns : null;
+}
+
+/** True when `text` begins like a results CSV column line (any task's, either layout). */
+export function looksLikeResultsCsv(text: string): boolean {
+  return text.startsWith(BOX_COLUMNS.join(',') + ',') || text.startsWith(LEGACY_BOX_COLUMNS.join(',') + ',');
+}
+
 type Cell = string | number | null;
 
 /**
@@ -27,17 +76,19 @@ type Cell = string | number | null;
  * detection columns when there are none; for a failed image one row with only path, the count 0
  * and `error` ("CODE: message").
  */
-export function formatCsvRows(r: ImageResult): string {
+export function formatCsvRows(r: ImageResult, taskColumns: readonly DetectionTaskField[] = []): string {
   const rows: Cell[][] = [];
+  const none: Cell[] = taskColumns.map(() => null);
   if (r.error) {
-    rows.push([r.path, null, null, 0, null, null, null, null, null, null, null, formatCsvError(r.error)]);
+    rows.push([r.path, null, null, 0, null, null, null, null, null, null, null, ...none, formatCsvError(r.error)]);
   } else if (r.detections.length === 0) {
-    rows.push([r.path, r.width, r.height, 0, null, null, null, null, null, null, null, null]);
+    rows.push([r.path, r.width, r.height, 0, null, null, null, null, null, null, null, ...none, null]);
   } else {
     const n = r.detections.length;
     for (const d of r.detections) {
       const b = d.box;
-      rows.push([r.path, r.width, r.height, n, d.class, d.name, d.confidence, b.x1, b.y1, b.x2, b.y2, null]);
+      const extra = taskColumns.map((f) => (d[f] === undefined ? null : JSON.stringify(d[f])));
+      rows.push([r.path, r.width, r.height, n, d.class, d.name, d.confidence, b.x1, b.y1, b.x2, b.y2, ...extra, null]);
     }
   }
   // Always quote fields with CR/LF (csv-stringify does) so a path with a newline round-trips, and
@@ -66,22 +117,20 @@ export interface CsvResultRow {
   error: ImageError | null;
 }
 
-/** The columns of results CSVs written before the `detections` count (still readable, not resumable). */
-export const LEGACY_CSV_COLUMNS = CSV_COLUMNS.filter((c) => c !== 'detections');
-
 /**
  * Parses one data row's fields; throws with a reason when the row is malformed. `legacy`: the
- * row has LEGACY_CSV_COLUMNS (no count).
+ * row has no count column (LEGACY_CSV_COLUMNS).
  */
-export function parseCsvResultRow(fields: string[], legacy = false): CsvResultRow {
-  const columns = legacy ? LEGACY_CSV_COLUMNS : CSV_COLUMNS;
-  if (fields.length !== columns.length) {
-    throw new Error(`expected ${columns.length} fields, got ${fields.length}`);
+export function parseCsvResultRow(fields: string[], taskColumns: readonly DetectionTaskField[] = [], legacy = false): CsvResultRow {
+  const expected = (legacy ? LEGACY_CSV_COLUMNS : CSV_COLUMNS).length + taskColumns.length;
+  if (fields.length !== expected) {
+    throw new Error(`expected ${expected} fields, got ${fields.length}`);
   }
   const full = legacy ? [...fields.slice(0, 3), '', ...fields.slice(3)] : fields;
-  const [path, width, height, count, cls, name, conf, x1, y1, x2, y2, error] = full as [
-    string, string, string, string, string, string, string, string, string, string, string, string,
+  const [path, width, height, count, cls, name, conf, x1, y1, x2, y2] = full as [
+    string, string, string, string, string, string, string, string, string, string, string,
   ];
+  const error = full[full.length - 1]!;
   const detection: Detection | null =
     cls === ''
       ? null
@@ -91,6 +140,15 @@ export function parseCsvResultRow(fields: string[], legacy = false): CsvResultRo
           confidence: num(conf),
           box: { x1: num(x1), y1: num(y1), x2: num(x2), y2: num(y2) },
         };
+  taskColumns.forEach((f, i) => {
+    const cell = full[BOX_COLUMNS.length + i]!;
+    if (cell === '' || detection === null) return;
+    try {
+      (detection as unknown as Record<string, unknown>)[f] = JSON.parse(cell);
+    } catch {
+      throw new Error(`column ${f}: not JSON: '${cell.length > 40 ? `${cell.slice(0, 40)}…` : cell}'`);
+    }
+  });
   if (!legacy) {
     const n = num(count);
     if (!Number.isInteger(n) || n < 0) throw new Error(`detections must be a count, got '${count}'`);

@@ -7,7 +7,8 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ImageResult } from '../types.js';
 import { CsvParser } from '../inputs/csv-parse.js';
-import { CSV_COLUMNS, LEGACY_CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from './csv.js';
+import { CSV_COLUMNS, csvLayoutOfHeader, looksLikeResultsCsv, parseCsvResultRow, type CsvResultRow } from './csv.js';
+import type { DetectionTaskField } from '../types.js';
 import { isHeaderLine, parseHeaderLine, type ResultsHeader } from './provenance.js';
 import type { ResultFormat } from './sink.js';
 
@@ -99,7 +100,7 @@ export async function identifyResultsFile(file: string): Promise<FileIdentity> {
     const header = parseHeaderLine(line, format);
     if (header) return { kind: 'results', format, header, headerBytes: nl + 1 };
   }
-  if (line === LEGACY_CSV_COLUMNS.join(',') || line === CSV_COLUMNS.join(',')) return { kind: 'legacy', format: 'csv' };
+  if (looksLikeResultsCsv(line + ',') && csvLayoutOfHeader(line.split(',')) !== null) return { kind: 'legacy', format: 'csv' };
   try {
     parseJsonlResult(line, '');
     return { kind: 'legacy', format: 'jsonl' };
@@ -207,6 +208,8 @@ export interface CsvScan {
   header: ResultsHeader | null;
   /** The file has the columns of before the detection count (LEGACY_CSV_COLUMNS). */
   legacy: boolean;
+  /** The task columns the header declares (set once the header has been read). */
+  taskColumns?: DetectionTaskField[];
 }
 
 export function newCsvScan(): CsvScan {
@@ -254,11 +257,13 @@ export async function* csvResultRows(file: string, scan: CsvScan): AsyncGenerato
       const line = rec.line + lineOffset;
       const where = `${file} line ${line}`;
       if (!seenColumns) {
-        const names = rec.fields.join(',');
-        scan.legacy = names === LEGACY_CSV_COLUMNS.join(',') && scan.header === null;
-        if (names !== CSV_COLUMNS.join(',') && !scan.legacy) {
-          throw new Error(`${where}: not a results CSV (the column names must be ${CSV_COLUMNS.join(',')})`);
+        const layout = csvLayoutOfHeader(rec.fields);
+        // Files with a provenance header always have the count column.
+        if (layout === null || (layout.legacy && scan.header !== null)) {
+          throw new Error(`${where}: not a results CSV (the column names must be ${CSV_COLUMNS.join(',')}, with a task's columns before error)`);
         }
+        scan.legacy = layout.legacy;
+        scan.taskColumns = layout.taskColumns;
         seenColumns = true;
         scan.headerEnd = end;
         continue;
@@ -266,7 +271,7 @@ export async function* csvResultRows(file: string, scan: CsvScan): AsyncGenerato
       if (rec.fields[0]?.startsWith('#')) throw new Error(`${where}: a second provenance header (were two results files joined?)`);
       let row: CsvResultRow;
       try {
-        row = parseCsvResultRow(rec.fields, scan.legacy);
+        row = parseCsvResultRow(rec.fields, scan.taskColumns, scan.legacy);
       } catch (err) {
         throw new Error(`${where}: ${(err as Error).message}`);
       }

@@ -5,7 +5,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ImageResult } from '../types.js';
-import { CSV_HEADER, formatCsvRows } from './csv.js';
+import { csvHeaderFor, formatCsvRows } from './csv.js';
+import type { DetectionTaskField } from '../types.js';
+import { open } from 'node:fs/promises';
 import { formatJsonlLine } from './jsonl.js';
 import { formatHeaderLine, type ResultsHeader } from './provenance.js';
 
@@ -32,6 +34,8 @@ export interface OpenSinkOptions {
   header?: ResultsHeader | null;
   /** The stream '-' means; default process.stdout (injectable for tests). */
   stdout?: Writable;
+  /** CSV: the task's columns between y2 and error (tasks/*.ts csvColumns); none for detect. */
+  taskColumns?: readonly DetectionTaskField[];
 }
 
 /** The format a file name implies, or null when the caller must be told explicitly. */
@@ -52,9 +56,11 @@ export async function openSink(
   format: ResultFormat,
   opts: OpenSinkOptions = {},
 ): Promise<ResultSink> {
-  const formatter = format === 'csv' ? formatCsvRows : (r: ImageResult) => formatJsonlLine(r) + '\n';
+  const taskColumns = opts.taskColumns ?? [];
+  const header = csvHeaderFor(taskColumns);
+  const formatter = format === 'csv' ? (r: ImageResult) => formatCsvRows(r, taskColumns) : (r: ImageResult) => formatJsonlLine(r) + '\n';
   // What starts a results file: the provenance header, then (CSV) the column names.
-  const lead = (opts.header ? formatHeaderLine(opts.header, format) : '') + (format === 'csv' ? CSV_HEADER : '');
+  const lead = (opts.header ? formatHeaderLine(opts.header, format) : '') + (format === 'csv' ? header : '');
   if (target === '-') {
     const sink = new StreamSink(opts.stdout ?? process.stdout, 'stdout', false, format, formatter);
     if (lead) await sink.writeText(lead);
@@ -63,6 +69,8 @@ export async function openSink(
 
   const append = opts.append ?? false;
   const hasContent = append && (await stat(target).then((s) => s.size > 0).catch(() => false));
+  // Rows of another task's columns would not parse under the existing header.
+  if (format === 'csv' && hasContent) await checkCsvHeader(target, header);
   const stream = createWriteStream(target, { flags: append ? 'a' : 'w' });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
@@ -155,6 +163,23 @@ class StreamSink implements ResultSink {
       s.on('error', done);
       s.on('close', done);
     });
+  }
+}
+
+async function checkCsvHeader(target: string, header: string): Promise<void> {
+  const fh = await open(target, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    let text = buf.toString('utf8', 0, bytesRead);
+    // The column line follows the provenance header line.
+    if (text.startsWith('#')) text = text.slice(text.indexOf('\n') + 1);
+    const found = text.slice(0, header.length);
+    if (found !== header) {
+      throw new Error(`${target} has the header '${found.split('\n')[0]}', but this run writes '${header.trim()}' (another task's columns?); write to a new file`);
+    }
+  } finally {
+    await fh.close();
   }
 }
 

@@ -8,7 +8,10 @@
 
 import type { Candidate, OutputLayout, PostprocessOptions } from '../types.js';
 
-type CandidateOptions = Pick<PostprocessOptions, 'conf' | 'classes'>;
+type CandidateOptions = Pick<PostprocessOptions, 'conf' | 'classes'> & {
+  /** Class rows of a [4+nc+extra, N] output (segment/pose heads carry extra rows after the classes); default rows - 4. */
+  numClasses?: number;
+};
 
 /** Allowed-class lookup, or null when every class is allowed. */
 function classMask(classes: readonly number[] | null, nc: number): Uint8Array | null {
@@ -58,8 +61,8 @@ export function extractCandidates(
 /** YOLOv8/11 head: rows cx,cy,w,h then nc class scores; best class per anchor. */
 function channelsFirst(data: Float32Array, rows: number, n: number, opts: CandidateOptions): Candidate[] {
   checkShape(data, rows, n, 'xywh-classes');
-  const nc = rows - 4;
-  if (nc < 1) throw new RangeError(`xywh-classes: need at least 5 rows, got ${rows}`);
+  const nc = opts.numClasses ?? rows - 4;
+  if (nc < 1 || nc > rows - 4) throw new RangeError(`xywh-classes: ${nc} classes do not fit ${rows} rows`);
   const conf = Math.fround(opts.conf);
   const allowed = classMask(opts.classes, nc);
 
@@ -91,16 +94,16 @@ function channelsFirst(data: Float32Array, rows: number, n: number, opts: Candid
     }
     if (!(score > conf)) continue;
     if (allowed !== null && allowed[cls] !== 1) continue;
-    out.push(fromXywh(data[j]!, data[n + j]!, data[2 * n + j]!, data[3 * n + j]!, score, cls));
+    out.push(fromXywh(data[j]!, data[n + j]!, data[2 * n + j]!, data[3 * n + j]!, score, cls, j));
   }
   return out;
 }
 
 /** xywh2xyxy in float32, as torch computes it on the model's float32 output. */
-function fromXywh(cx: number, cy: number, w: number, h: number, score: number, cls: number): Candidate {
+function fromXywh(cx: number, cy: number, w: number, h: number, score: number, cls: number, row: number): Candidate {
   const hw = w / 2;
   const hh = h / 2;
-  return { x1: Math.fround(cx - hw), y1: Math.fround(cy - hh), x2: Math.fround(cx + hw), y2: Math.fround(cy + hh), score, cls };
+  return { x1: Math.fround(cx - hw), y1: Math.fround(cy - hh), x2: Math.fround(cx + hw), y2: Math.fround(cy + hh), score, cls, row };
 }
 
 /** YOLOv5 head: cx,cy,w,h,obj,cls...; score = obj × cls (YOLOv5 non_max_suppression). */
@@ -125,7 +128,7 @@ function objectness(data: Float32Array, n: number, cols: number, opts: Candidate
     }
     if (!(score > conf)) continue;
     if (allowed !== null && allowed[cls] !== 1) continue;
-    out.push(fromXywh(data[row]!, data[row + 1]!, data[row + 2]!, data[row + 3]!, score, cls));
+    out.push(fromXywh(data[row]!, data[row + 1]!, data[row + 2]!, data[row + 3]!, score, cls, i));
   }
   return out;
 }
@@ -144,7 +147,7 @@ function endToEnd(data: Float32Array, k: number, cols: number, opts: CandidateOp
     if (!Number.isFinite(clsValue)) continue;
     // Ultralytics compares the float class column with the requested ids, then int()s it.
     if (allowed !== null && !(Number.isInteger(clsValue) && allowed[clsValue] === 1)) continue;
-    out.push({ x1: data[row]!, y1: data[row + 1]!, x2: data[row + 2]!, y2: data[row + 3]!, score, cls: Math.trunc(clsValue) });
+    out.push({ x1: data[row]!, y1: data[row + 1]!, x2: data[row + 2]!, y2: data[row + 3]!, score, cls: Math.trunc(clsValue), row: i });
   }
   return out;
 }

@@ -3,21 +3,18 @@
 // images still in flight after an interruption are dropped rather than half-handled — resume
 // redoes them — and (3) turns any write failure into an OutputError, so a full disk is told apart
 // from a bug and stops the run with a clear message.
+import { countResult, emptyCounts, type ResultCounts } from '../metrics/counts.js';
 import type { ResultSink } from '../outputs/sink.js';
 import type { ImageResult } from '../types.js';
 
 /** The results could not be written (disk full, I/O error, file gone). */
 export class OutputError extends Error {}
 
-export interface WrittenTally {
-  ok: number;
-  failed: number;
-  detections: number;
-}
+export type WrittenTally = ResultCounts;
 
 export class GuardedSink implements ResultSink {
   /** Records that reached the output (see ResultSink.setCommitListener). */
-  readonly tally: WrittenTally = { ok: 0, failed: 0, detections: 0 };
+  readonly tally: WrittenTally = emptyCounts();
   private accepted = 0;
   private sealed = false;
   private closing: Promise<void> | null = null;
@@ -63,11 +60,7 @@ export class GuardedSink implements ResultSink {
   }
 
   private commit(r: ImageResult): void {
-    if (r.error) this.tally.failed++;
-    else {
-      this.tally.ok++;
-      this.tally.detections += r.detections.length;
-    }
+    countResult(this.tally, r);
     this.onCommitted(r);
   }
 

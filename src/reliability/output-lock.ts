@@ -91,7 +91,7 @@ export class OutputLock {
         if (verdict.live) {
           throw new UsageError(
             `output ${out} is in use by another run (${describeHolder(held)}; lock ${lockPath}). ` +
-              `Wait for it, or use another --out. ${verdict.why}`,
+              `Wait for it, or use another --out.${verdict.why ? ` ${verdict.why}` : ''}`,
           );
         }
         // Stale: move it aside atomically, and only delete it if it is still the lock we judged

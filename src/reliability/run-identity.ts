@@ -17,7 +17,7 @@ type IdentityModel = Pick<ModelInfo, 'path' | 'task' | 'names' | 'imgsz'>;
  * --resume and merge then refuse to mix files that differ in it.
  */
 export function resultOptions(cfg: IdentityConfig, model: IdentityModel): Record<string, JsonValue> {
-  return {
+  const options: Record<string, JsonValue> = {
     conf: cfg.post.conf,
     iou: cfg.post.iou,
     max_det: cfg.post.maxDet,
@@ -26,6 +26,12 @@ export function resultOptions(cfg: IdentityConfig, model: IdentityModel): Record
     imgsz: [...model.imgsz],
     max_pixels: cfg.maxPixels,
   };
+  // Task options count only where they change the records: a mask format means nothing to detect.
+  if (model.task === 'segment') {
+    options.retina_masks = cfg.post.retinaMasks ?? false;
+    options.mask_format = cfg.post.maskFormat ?? 'polygon';
+  }
+  return options;
 }
 
 /** The provenance of a run of `model` with `cfg` (hashes the model file). */
