@@ -19,6 +19,9 @@ Fixture: test/fixtures/coco128-yolov8n_int8_640-conf0.001.reference.json was mad
     (paths made relative: sed 's#"path":"[^"]*/coco128/#"path":"coco128/#')
     python3 scripts/coco-reference.py test/fixtures/coco128-yolov8n_int8_640-conf0.001.jsonl.gz \
         --labels ../shared/images/coco128/labels --out test/fixtures/coco128-yolov8n_int8_640-conf0.001.reference.json
+and test/fixtures/coco-tiny/reference.json (crowds, ties, a COCO file) with
+    python3 scripts/coco-reference.py test/fixtures/coco-tiny/r.jsonl --coco test/fixtures/coco-tiny/inst.json \
+        --out test/fixtures/coco-tiny/reference.json
 Requires numpy (any version with np.trapezoid or np.trapz).
 """
 import argparse

@@ -25,9 +25,18 @@ export interface RunConfig {
   /** Images decoded concurrently (sharp runs them on libuv's thread pool). */
   decodeConcurrency: number;
 
+  /**
+   * post.classes holds the ids given to --classes; names given to it wait here until the model's
+   * names are known (resolveClasses, in the batch command). [] with names: nothing kept until then.
+   */
   post: PostprocessOptions;
-  /** Images with more pixels than this are rejected before decoding (TOO_LARGE). */
+  classNames: string[] | null;
+  /** Images with more pixels than this are rejected before decoding (TOO_LARGE); also the decode memory budget (README "Memory budget"). */
   maxPixels: number;
+  /** Image files larger than this many bytes are rejected unread (TOO_LARGE). */
+  maxFileBytes: number;
+  /** Render SVG content instead of refusing it. */
+  allowVector: boolean;
 
   out: string;
   format: OutputFormat;
@@ -77,8 +86,12 @@ export const DEFAULTS = {
   iou: 0.7,
   maxDet: 300,
   maskFormat: 'polygon' as const,
-  // sharp's own default limitInputPixels (0x3FFF × 0x3FFF).
-  maxPixels: 268402689,
+  // 2^27 ≈ 11585², above a 108-megapixel camera; decoded as RGB that is 384 MiB, which is also
+  // what all decodes in flight may hold together (see DecodeBudget). sharp's own limit (16383²)
+  // let a 250 kB PNG expand to 768 MB per decode, four decodes at once.
+  maxPixels: 134217728,
+  // Image files are read whole before decoding; larger files are refused unread.
+  maxFileBytes: 256 * 1024 * 1024,
   progressIntervalSec: 10,
   // cv2.imwrite's default, which is what Ultralytics' save=True gets.
   annotateQuality: 95,
@@ -102,6 +115,16 @@ export function parseAutoInt(flag: string, value: string, min = 1): number | Aut
   return value === 'auto' ? 'auto' : parseNumber(flag, value, { min, integer: true });
 }
 
+/** A size in bytes: a plain number, or with a binary unit (K, M, G; KiB/MiB/GiB and KB/MB/GB mean the same). */
+export function parseByteSize(flag: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value);
+  if (!m) throw new UsageError(`${flag} must be a size in bytes, e.g. 268435456, 256M or 1G; got '${value}'`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const n = Math.floor(Number(m[1]) * scale);
+  if (n < 1) throw new UsageError(`${flag} must be at least 1 byte, got '${value}'`);
+  return n;
+}
+
 export function parseImgsz(value: string): [number, number] {
   const parts = value.split(/[,x×]/).map((p) => p.trim());
   if (parts.length === 1) {
@@ -114,10 +137,46 @@ export function parseImgsz(value: string): [number, number] {
   throw new UsageError(`--imgsz must be N or H,W, got '${value}'`);
 }
 
-export function parseClasses(value: string): number[] {
-  const ids = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (ids.length === 0) throw new UsageError(`--classes needs at least one class id, got '${value}'`);
-  return ids.map((s) => parseNumber('--classes', s, { min: 0, integer: true }));
+/** `--classes 0,2` or `--classes person,car` (or both): ids as given, names to resolve against the model. */
+export function parseClasses(value: string): { ids: number[]; names: string[] } {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new UsageError(`--classes needs at least one class id or name, got '${value}'`);
+  const ids: number[] = [];
+  const names: string[] = [];
+  for (const item of items) {
+    if (/^[-+]?\d+(\.\d*)?$/.test(item)) ids.push(parseNumber('--classes', item, { min: 0, integer: true }));
+    else names.push(item);
+  }
+  return { ids, names };
+}
+
+/**
+ * The class ids --classes keeps, checked against the model's classes: an id the model does not
+ * have, or a name it does not know, would otherwise silently keep nothing. Names match exactly,
+ * else ignoring case (Ultralytics' names are lower-case: `Person` finds `person`).
+ */
+export function resolveClasses(ids: number[] | null, names: string[] | null, classNames: readonly string[], model: string): number[] | null {
+  if (ids === null && names === null) return null;
+  const n = classNames.length;
+  const listed = (): string => {
+    const shown = classNames.slice(0, 12).map((c, i) => `${i} ${c}`).join(', ');
+    return n > 12 ? `${shown}, … (yolo-serve inspect ${model} lists all)` : shown;
+  };
+  const kept = new Set<number>();
+  for (const id of ids ?? []) {
+    if (id >= n) throw new UsageError(`--classes ${id}: ${model} has ${n} classes (ids 0 to ${n - 1}): ${listed()}`);
+    kept.add(id);
+  }
+  for (const name of names ?? []) {
+    let id = classNames.indexOf(name);
+    if (id < 0) {
+      const folded = classNames.flatMap((c, i) => (c.toLowerCase() === name.toLowerCase() ? [i] : []));
+      if (folded.length === 1) id = folded[0]!;
+    }
+    if (id < 0) throw new UsageError(`--classes '${name}': ${model} has no class of that name; its classes: ${listed()}`);
+    kept.add(id);
+  }
+  return [...kept].sort((a, b) => a - b);
 }
 
 export function parseDevice(value: string): DeviceRequest {

@@ -11,7 +11,7 @@ import type { InferencePool } from './inference/pool.js';
 import type { ResultCounts } from './metrics/counts.js';
 import { NO_METRICS, type StageRecorder } from './metrics/stages.js';
 import type { ResultSink } from './outputs/sink.js';
-import { decodeImage } from './preprocess/decode.js';
+import { decodeImage, type DecodeOptions } from './preprocess/decode.js';
 import { letterboxGeometry, letterboxInto } from './preprocess/letterbox.js';
 import type { ImageError, ImageJob, ImageResult, LetterboxGeometry, RgbImage } from './types.js';
 import { BatchAssembler, type Batch } from './pipeline/batch-assembler.js';
@@ -24,6 +24,8 @@ export interface PipelineOptions {
   batch: number;
   decodeConcurrency: number;
   maxPixels: number;
+  /** Decode settings (file-size limit, vector images, the run's memory budget); default: maxPixels only. */
+  decode?: DecodeOptions;
   metrics?: StageRecorder;
   /** Aborting stops new decodes; in-flight images still finish and are written. */
   signal?: AbortSignal;
@@ -158,7 +160,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
         writer.put(seq, errorResult(job, job.error), startedAt);
         return;
       }
-      const decoded = await decodeImage(job.path, { maxPixels: opts.maxPixels });
+      const decoded = await decodeImage(job.path, opts.decode ?? { maxPixels: opts.maxPixels });
       const decodedAt = performance.now();
       metrics.record('read_decode', decodedAt - startedAt);
       if (outcome.fatal) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { RunConfig } from './config.js';
-import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseMaskFormat, parseNumber, parseShard } from './config.js';
+import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseByteSize, parseImgsz, parseMaskFormat, parseNumber, parseShard } from './config.js';
 import { inspectCommand } from './commands/inspect.js';
 import { registerMergeCommand } from './commands/merge.js';
 import { registerReportCommand } from './commands/report.js';
@@ -16,6 +16,7 @@ import { resolveShard } from './inputs/shard.js';
 import { ModelError } from './model/errors.js';
 import { formatFromPath } from './outputs/sink.js';
 import { EXIT_USAGE, runBatch } from './commands/batch.js';
+import { endStoppedProcess } from './reliability/stuck-exit.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -44,6 +45,8 @@ interface BatchFlags {
   recursive: boolean;
   pathColumn: string;
   maxPixels: string;
+  maxFileSize?: string;
+  allowVector?: boolean;
   overwrite?: boolean;
   force?: boolean;
   resume?: boolean;
@@ -55,7 +58,7 @@ interface BatchFlags {
   summary?: string;
   saveAnnotated?: string;
   saveCrops?: string;
-  annotateQuality: string;
+  annotateQuality?: string;
   annotateMaxSide?: string;
   report?: string;
   saveTxt?: string;
@@ -74,6 +77,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
   if (f.saveConf && !f.saveTxt) throw new UsageError('--save-conf needs --save-txt DIR');
   if (!format) throw new UsageError(`cannot tell the output format from '${f.out}': use a .jsonl or .csv name, or --format`);
   const shardCount = f.shardCount !== undefined ? parseNumber('--shard-count', f.shardCount, { min: 1, integer: true }) : null;
+  const classes = f.classes ? parseClasses(f.classes) : null;
   return {
     inputs,
     recursive: f.recursive,
@@ -90,18 +94,21 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
       conf: parseNumber('--conf', f.conf, { min: 0, max: 1 }),
       iou: parseNumber('--iou', f.iou, { min: 0, max: 1 }),
       maxDet: parseNumber('--max-det', f.maxDet, { min: 1, integer: true }),
-      classes: f.classes ? parseClasses(f.classes) : null,
+      classes: classes ? classes.ids : null,
       agnostic: Boolean(f.agnosticNms),
       retinaMasks: Boolean(f.retinaMasks),
       maskFormat: parseMaskFormat(f.maskFormat ?? DEFAULTS.maskFormat),
     },
+    classNames: classes && classes.names.length > 0 ? classes.names : null,
     maxPixels: parseNumber('--max-pixels', f.maxPixels, { min: 1, integer: true }),
+    maxFileBytes: f.maxFileSize !== undefined ? parseByteSize('--max-file-size', f.maxFileSize) : DEFAULTS.maxFileBytes,
+    allowVector: Boolean(f.allowVector),
     out: f.out,
     format,
     summaryPath: f.summary ?? null,
     annotateDir: f.saveAnnotated ?? null,
     cropsDir: f.saveCrops ?? null,
-    annotateQuality: parseNumber('--annotate-quality', f.annotateQuality, { min: 1, max: 100, integer: true }),
+    annotateQuality: f.annotateQuality === undefined ? DEFAULTS.annotateQuality : parseNumber('--annotate-quality', f.annotateQuality, { min: 1, max: 100, integer: true }),
     annotateMaxSide: f.annotateMaxSide !== undefined ? parseNumber('--annotate-max-side', f.annotateMaxSide, { min: 16, integer: true }) : null,
     reportPath: f.report ?? null,
     saveTxt: f.saveTxt ?? null,
@@ -140,7 +147,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--conf <n>', 'confidence threshold', String(DEFAULTS.conf))
     .option('--iou <n>', 'NMS IoU threshold', String(DEFAULTS.iou))
     .option('--max-det <n>', 'maximum detections per image', String(DEFAULTS.maxDet))
-    .option('--classes <ids>', 'keep only these class ids, e.g. 0,2')
+    .option('--classes <ids|names>', 'keep only these classes, by id or name, e.g. 0,2 or person,car')
     .option('--agnostic-nms', 'class-agnostic NMS')
     .option('--retina-masks', 'segment: masks at the original image resolution (Ultralytics retina_masks)')
     .option('--mask-format <format>', 'segment: polygon (largest contour, "segments") | rle (COCO RLE, "rle")', DEFAULTS.maskFormat)
@@ -149,7 +156,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--threads <n|auto>', 'intra-op threads per session', DEFAULTS.threads)
     .option('--no-recursive', 'do not descend into subdirectories')
     .option('--path-column <name>', 'column holding the image path in .csv manifests', DEFAULTS.pathColumn)
-    .option('--max-pixels <n>', 'reject images with more pixels than this', String(DEFAULTS.maxPixels))
+    .option('--max-pixels <n>', 'reject images with more pixels than this; also bounds the pixels decoded at once', String(DEFAULTS.maxPixels))
+    .option('--max-file-size <bytes>', 'reject image files larger than this, unread (e.g. 64M, 1G)', String(DEFAULTS.maxFileBytes))
+    .option('--allow-vector', 'render SVG images (refused by default: an SVG chooses its own pixel size)')
     .option('--overwrite', 'replace an existing output file')
     .option('--resume', 'continue an earlier run: skip images already in --out and append the rest')
     .option('--retry-failed', 'with --resume, process images recorded as failed again')
@@ -187,8 +196,10 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
     )
     .action(async (inputs: string[], flags: BatchFlags) => {
       const cfg = toRunConfig(inputs, flags, process.env);
-      const { exitCode } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr, signals: process });
+      const { exitCode, stop } = await runBatch(cfg, { stdin: process.stdin, stderr: process.stderr, signals: process });
       onExit(exitCode);
+      // A stopped run ends now, even with a read stuck in the kernel (reliability/stuck-exit.ts).
+      if (stop?.kind === 'signal') endStoppedProcess(process, stop.signal);
     });
 
   program.addCommand(inspectCommand(onExit));
@@ -203,6 +214,9 @@ Exit codes: 0 all images ok; 1 some images failed (the run still completed), or 
 Examples:
   $ yolo-serve batch ./images --model yolo11n.onnx --out results.jsonl --summary summary.json
   $ yolo-serve inspect yolo11n.onnx
+  $ yolo-serve eval results.jsonl --labels labels/ --fail-under mAP50=0.55
+  $ yolo-serve diff yesterday.jsonl today.jsonl --fail-if 'changed-images>0.05'
+  $ yolo-serve export results.jsonl --to coco --out detections.json
 
 Run 'yolo-serve help <command>' for a command's options.`,
   );

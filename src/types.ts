@@ -16,10 +16,11 @@ export type ErrorCode =
   | 'NOT_FOUND' // file vanished between listing and reading
   | 'UNREADABLE' // permissions or other read error
   | 'IS_DIRECTORY' // a manifest line or argument pointing at a directory where a file was needed
+  | 'SPECIAL_FILE' // a FIFO, socket or device named like an image: only regular files are read
   | 'EMPTY_FILE' // zero bytes
   | 'UNSUPPORTED_TYPE' // an explicitly named file whose extension is not an image type we read
   | 'DECODE_FAILED' // the bytes are not a decodable image (corrupt, truncated, text named .jpg)
-  | 'TOO_LARGE' // more pixels than --max-pixels
+  | 'TOO_LARGE' // more pixels than --max-pixels, or a file above --max-file-size
   | 'INFERENCE_FAILED'; // the model failed on this image's batch
 
 export interface ImageError {

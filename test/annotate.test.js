@@ -135,3 +135,30 @@ test('batch --save-annotated refuses the input folder itself and a file in the w
   assert.equal(stdoutReport.code, 2);
   assert.match(stdoutReport.stderr, /--report reads the results back from --out/);
 });
+
+test('ImageSaver: a file that cannot be written is counted and named, never thrown; failed records get nothing', async () => {
+  const { ImageSaver } = await import('../dist/annotate/saver.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yolo-serve-saver-'));
+  try {
+    const root = path.join(dir, 'in');
+    const ann = path.join(dir, 'ann');
+    fs.mkdirSync(ann);
+    fs.writeFileSync(path.join(ann, 'blocked'), 'a file where a folder should go');
+    const saver = new ImageSaver({ annotateDir: ann, cropsDir: path.join(dir, 'crops'), root, quality: 80, maxSide: null }, 2);
+    const image = { data: new Uint8Array(64 * 48 * 3).fill(90), width: 64, height: 48 };
+    const det = { name: 'cat', class: 15, confidence: 0.8, box: { x1: 5, y1: 5, x2: 40, y2: 30 } };
+    const rec = (p, extra = {}) => ({ index: 0, path: path.join(root, p), width: 64, height: 48, detections: [det, det], error: null, ...extra });
+    await saver.enqueue(rec('ok.jpg'), image);
+    await saver.enqueue(rec('blocked/x.jpg'), image);
+    await saver.enqueue(rec('bad.jpg', { error: { code: 'DECODE_FAILED', message: 'x' } }), image);
+    await saver.enqueue(rec('nopixels.jpg'), null);
+    await saver.flush();
+    assert.equal(saver.annotated, 1);
+    assert.equal(saver.crops, 4);
+    assert.equal(saver.failures, 1);
+    assert.match(saver.describe(), /1 annotated images in .*, 4 crops in .*; 1 files could not be written \(first: .*blocked/);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'crops', 'cat')).sort(), ['ok.jpg', 'ok2.jpg', 'x.jpg', 'x2.jpg']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard } from '../dist/config.js';
+import { DEFAULTS, UsageError, parseAutoInt, parseClasses, parseDevice, parseFormat, parseImgsz, parseNumber, parseShard, resolveClasses } from '../dist/config.js';
 import { buildProgram, toRunConfig } from '../dist/program.js';
 
 /** Asserts fn throws a UsageError whose message is exactly `message`. */
@@ -70,19 +70,34 @@ describe('parseImgsz', () => {
 });
 
 describe('parseClasses', () => {
-  test('comma-separated ids, blanks and spaces ignored, order kept', () => {
-    assert.deepEqual(parseClasses('0'), [0]);
-    assert.deepEqual(parseClasses('0,2'), [0, 2]);
-    assert.deepEqual(parseClasses(' 5 , 0 '), [5, 0]);
-    assert.deepEqual(parseClasses('0,,2,'), [0, 2]);
+  test('comma-separated ids and names, blanks and spaces ignored, order kept', () => {
+    assert.deepEqual(parseClasses('0'), { ids: [0], names: [] });
+    assert.deepEqual(parseClasses('0,2'), { ids: [0, 2], names: [] });
+    assert.deepEqual(parseClasses(' 5 , 0 '), { ids: [5, 0], names: [] });
+    assert.deepEqual(parseClasses('0,,2,'), { ids: [0, 2], names: [] });
+    assert.deepEqual(parseClasses('person, traffic light,2'), { ids: [2], names: ['person', 'traffic light'] });
   });
 
   test('rejections', () => {
-    usageError(() => parseClasses(','), "--classes needs at least one class id, got ','");
-    usageError(() => parseClasses(''), "--classes needs at least one class id, got ''");
+    usageError(() => parseClasses(','), "--classes needs at least one class id or name, got ','");
+    usageError(() => parseClasses(''), "--classes needs at least one class id or name, got ''");
     usageError(() => parseClasses('-1'), '--classes must be at least 0, got -1');
-    usageError(() => parseClasses('0,person'), "--classes must be an integer, got 'person'");
     usageError(() => parseClasses('1.5'), "--classes must be an integer, got '1.5'");
+  });
+});
+
+describe('resolveClasses (issue 9 item 8)', () => {
+  const names = ['person', 'bicycle', 'car', 'Traffic Light'];
+  test('ids in range and names (exact, else ignoring case) become sorted unique ids', () => {
+    assert.equal(resolveClasses(null, null, names, 'm.onnx'), null);
+    assert.deepEqual(resolveClasses([2, 0], null, names, 'm.onnx'), [0, 2]);
+    assert.deepEqual(resolveClasses([], ['car', 'PERSON', 'traffic light'], names, 'm.onnx'), [0, 2, 3]);
+    assert.deepEqual(resolveClasses([2], ['car'], names, 'm.onnx'), [2]);
+  });
+  test('an id the model does not have, or an unknown name, is a usage error naming the count', () => {
+    usageError(() => resolveClasses([999], null, names, 'm.onnx'), '--classes 999: m.onnx has 4 classes (ids 0 to 3): 0 person, 1 bicycle, 2 car, 3 Traffic Light');
+    usageError(() => resolveClasses([4], null, names, 'm.onnx'), '--classes 4: m.onnx has 4 classes (ids 0 to 3): 0 person, 1 bicycle, 2 car, 3 Traffic Light');
+    usageError(() => resolveClasses([], ['bus'], names, 'm.onnx'), "--classes 'bus': m.onnx has no class of that name; its classes: 0 person, 1 bicycle, 2 car, 3 Traffic Light");
   });
 });
 
@@ -142,7 +157,15 @@ describe('command line → RunConfig', () => {
       threads: 'auto',
       decodeConcurrency: DEFAULTS.decodeConcurrency,
       post: { conf: 0.25, iou: 0.7, maxDet: 300, classes: null, agnostic: false, retinaMasks: false, maskFormat: 'polygon' },
-      maxPixels: 268402689,
+      classNames: null,
+      maxPixels: DEFAULTS.maxPixels,
+      maxFileBytes: DEFAULTS.maxFileBytes,
+      allowVector: false,
+      annotateDir: null,
+      annotateMaxSide: null,
+      annotateQuality: 95,
+      cropsDir: null,
+      reportPath: null,
       out: 'r.jsonl',
       format: 'jsonl',
       summaryPath: null,

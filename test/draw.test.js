@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 
 import { CLASS_PALETTE, COCO_SKELETON, LABEL_TEXT_ON_LIGHT, classColor, labelTextColor } from '../dist/draw/palette.js';
-import { cropRect, fitMaxSide, labelStyle, lineWidth, placeLabel, pyRound, scaleDetection, textWidth } from '../dist/draw/geometry.js';
+import { cropRect, fitMaxSide, labelStyle, lineWidth, placeLabel, pyRound, textWidth } from '../dist/draw/geometry.js';
 import { escapeXml, labelWidth, overlaySvg, paintStroke, planOverlay } from '../dist/draw/overlay.js';
 import { annotateImage, cropImage } from '../dist/draw/render.js';
 
@@ -81,14 +81,10 @@ test('crop: save_one_box region (×1.02 + 10 px about the centre), truncated and
   assert.ok(edge.left + edge.width <= 640 && edge.top + edge.height <= 480);
 });
 
-test('fitMaxSide and scaleDetection', () => {
+test('fitMaxSide', () => {
   assert.deepEqual(fitMaxSide(4000, 3000, 1000), { width: 1000, height: 750, scale: 0.25 });
   assert.deepEqual(fitMaxSide(640, 480, 1000), { width: 640, height: 480, scale: 1 });
   assert.deepEqual(fitMaxSide(640, 480, null), { width: 640, height: 480, scale: 1 });
-  const d = scaleDetection(det({ keypoints: { x: [10], y: [20], visible: [0.9] }, segments: { x: [1, 2, 3], y: [4, 5, 6] } }), 0.5, 2);
-  assert.deepEqual(d.box, { x1: 50, y1: 240, x2: 150, y2: 800 });
-  assert.deepEqual(d.keypoints, { x: [5], y: [40], visible: [0.9] });
-  assert.deepEqual(d.segments, { x: [0.5, 1, 1.5], y: [8, 10, 12] });
 });
 
 test('overlay: masks, rotated boxes, COCO skeleton; low-confidence keypoints and limbs left out; data escaped', () => {
@@ -214,4 +210,71 @@ test('label tiles: the same label as the SVG path, painted from a bounded cache 
   assert.deepEqual(at(W - 1, 6), [0xff, 0x6f, 0xdd], 'the bus label reaches the right edge in its class colour');
   assert.deepEqual(at(W - busW, 6), [0xff, 0x6f, 0xdd], 'and starts busW pixels left of it');
   assert.deepEqual(at(W - busW - 1, 6), [128, 128, 128]);
+});
+
+test('classification records: the top-5 listed down the top-left corner', () => {
+  const classes = [
+    { class: 281, name: 'tabby', confidence: 0.61 },
+    { class: 285, name: 'Egyptian cat', confidence: 0.2 },
+  ];
+  const plan = planOverlay([], { width: 640, height: 480, scale: 1, labels: 'painted', classes });
+  assert.deepEqual(
+    plan.labels.map((l) => [l.text, l.x, l.y]),
+    [
+      ['tabby 0.61', 2, 2],
+      ['Egyptian cat 0.20', 2, 20],
+    ],
+  );
+  assert.match(overlaySvg([], { width: 640, height: 480, scale: 1, classes }), />Egyptian cat 0\.20</);
+});
+
+/** pycocotools rleToString, written here independently of src/draw/rle.ts. */
+function encodeRle(mask, h, w) {
+  const counts = [];
+  let value = 0;
+  let run = 0;
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) {
+      const v = mask[y * w + x];
+      if (v !== value) {
+        counts.push(run);
+        run = 0;
+        value = v;
+      }
+      run++;
+    }
+  }
+  counts.push(run);
+  let s = '';
+  counts.forEach((c, i) => {
+    let x = i > 2 ? c - counts[i - 2] : c;
+    let more = true;
+    while (more) {
+      let ch = x & 0x1f;
+      x >>= 5;
+      more = ch & 0x10 ? x !== -1 : x !== 0;
+      if (more) ch |= 0x20;
+      s += String.fromCharCode(ch + 48);
+    }
+  });
+  return { size: [h, w], counts: s };
+}
+
+test('RLE masks (--mask-format rle): COCO compressed counts decoded column-major and drawn translucent', async () => {
+  const { rleToMask, decodeRleCounts } = await import('../dist/draw/rle.js');
+  const h = 40;
+  const w = 60;
+  const mask = new Uint8Array(h * w);
+  for (let y = 10; y < 30; y++) for (let x = 5 + (y % 3); x < 50; x++) mask[y * w + x] = 1;
+  mask[0] = 1; // a lone pixel in the corner, and long runs that need multi-chunk numbers
+  const rle = encodeRle(mask, h, w);
+  assert.deepEqual(rleToMask(rle), mask);
+  assert.deepEqual(decodeRleCounts(encodeRle(new Uint8Array(6).fill(1), 2, 3).counts), [0, 6]);
+
+  const image = { data: new Uint8Array(w * h * 3).fill(100), width: w, height: h };
+  const png = await annotateImage(image, [{ name: 'x', class: 0, confidence: 0.9, box: { x1: 0, y1: 0, x2: 60, y2: 40 }, rle }], { maxSide: null, quality: 95, format: 'png', labels: false });
+  const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const at = (x, y) => [...data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)];
+  assert.deepEqual(at(30, 20).map((v) => Math.round(v / 4)), [Math.round((4 + 100) / 2 / 4), Math.round((42 + 100) / 2 / 4), Math.round((255 + 100) / 2 / 4)], 'masked: 50% class colour');
+  assert.deepEqual(at(30, 35), [100, 100, 100], 'outside the mask: untouched');
 });

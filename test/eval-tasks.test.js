@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import { polygonToRle, rleArea, rleIou, mergeRles, rleFromString, segmentationToRle } from '../dist/evaluate/masks.js';
 import { oks, CocoEvaluator, paramsFor, summarizeKeypoints } from '../dist/evaluate/coco-eval.js';
-import { runCli } from './helpers/cli.js';
+import { coco128Dir, modelsDir, requireShared, runCli, sharedDir } from './helpers/cli.js';
 
 /** COCO's compressed RLE encoder (maskApi rleToString), written here from its definition to test the decoder. */
 function rleToString(counts) {
@@ -126,4 +126,34 @@ test('CLI: pose records are also scored on keypoints (OKS)', async () => {
   const bad = await runCli(['eval', path.join(dir, 'r.jsonl'), '--labels', path.join(dir, 'labels')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /a\.txt line 1: a pose label needs 5 \+ 3×3 \(or 3×2\) values/);
+});
+
+test('real segment and pose runs: masks from polygons and from COCO RLE round-trip to mask mAP 1; pose is scored', async (t) => {
+  if (!requireShared(t)) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ys-eval-real-tasks-'));
+  const images = fs.readdirSync(coco128Dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, 6).map((f) => path.join(coco128Dir, f));
+  const manifest = path.join(dir, 'images.txt');
+  fs.writeFileSync(manifest, images.join('\n') + '\n');
+  for (const format of ['polygon', 'rle']) {
+    const results = path.join(dir, `seg-${format}.jsonl`);
+    const run = await runCli(['batch', manifest, '--model', path.join(modelsDir, 'yolo11n-seg_int8_640.onnx'), '--mask-format', format, '--out', results, '--quiet', '--no-progress']);
+    assert.equal(run.code, 0, run.stderr);
+    // Against coco128's box labels: masks are scored against rectangles, boxes as usual.
+    const vsBoxes = JSON.parse((await runCli(['eval', results, '--labels', path.join(coco128Dir, 'labels'), '--json'])).stdout);
+    assert.ok(vsBoxes.segm && vsBoxes.segm.mAP >= 0 && vsBoxes.segm.mAP < vsBoxes.coco.mAP, `${format}: masks against rectangles score below boxes`);
+    // The run's own masks as ground truth (a COCO dataset export): every mask matches itself.
+    const ds = path.join(dir, `seg-${format}.json`);
+    assert.equal((await runCli(['export', results, '--to', 'coco-dataset', '--out', ds, '-q'])).code, 0);
+    const self = JSON.parse((await runCli(['eval', results, '--labels', ds, '--json'])).stdout);
+    for (const k of ['mAP', 'mAP50', 'mAP75']) assert.ok(Math.abs(self.segm[k] - 1) < 1e-9, `${format} segm ${k} ${self.segm[k]}`);
+  }
+  const pose = path.join(dir, 'pose.jsonl');
+  const poseImages = path.join(sharedDir, 'images', 'coco8-pose', 'images');
+  const run = await runCli(['batch', poseImages, '--model', path.join(modelsDir, 'yolo11n-pose_int8_640_coarse.onnx'), '--conf', '0.001', '--out', pose, '--quiet', '--no-progress']);
+  assert.equal(run.code, 0, run.stderr);
+  const j = JSON.parse((await runCli(['eval', pose, '--json'])).stdout); // labels by the images/ → labels/ convention
+  assert.equal(j.images.evaluated, 8);
+  assert.ok(j.keypoints, 'keypoint figures present');
+  assert.ok(j.coco.mAP50 > 0.5, `person boxes found (mAP50 ${j.coco.mAP50})`);
+  t.diagnostic(`coco8-pose, yolo11n-pose_int8_640_coarse: box mAP50 ${j.coco.mAP50.toFixed(3)}, keypoint mAP ${j.keypoints.mAP.toFixed(3)} (this coarse export's keypoint visibilities are all below 0.5, so its records carry zeroed keypoints)`);
 });

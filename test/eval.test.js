@@ -282,3 +282,31 @@ test('coco128: eval equals the independent numpy reference (scripts/coco-referen
   for (const k of ['mAP50', 'mAP50_95', 'precision', 'recall', 'f1_conf']) close(j.ultralytics[k], ref.ultralytics[k], `ultralytics ${k}`);
   t.diagnostic(`coco128 yolov8n_int8_640 conf 0.001: mAP ${j.coco.mAP.toFixed(4)} mAP50 ${j.coco.mAP50.toFixed(4)} mAP75 ${j.coco.mAP75.toFixed(4)}; Ultralytics mAP50-95 ${j.ultralytics.mAP50_95.toFixed(4)} mAP50 ${j.ultralytics.mAP50.toFixed(4)}`);
 });
+
+test('a COCO file with crowds, ties and a category without detections equals the numpy reference', async () => {
+  const dir = path.join(repoRoot, 'test', 'fixtures', 'coco-tiny');
+  const ref = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8'));
+  const r = await runCli(['eval', path.join(dir, 'r.jsonl'), '--labels', path.join(dir, 'inst.json'), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  for (const [k, v] of Object.entries(ref.coco)) assert.ok(Math.abs(j.coco[k] - v) < 1e-9, `${k}: ${j.coco[k]} vs ${v}`);
+  for (const row of j.per_class) for (const k of ['ap', 'ap50', 'ar100']) assert.ok(Math.abs(row[k] - ref.per_class[row.class][k]) < 1e-9, `${row.class} ${k}`);
+});
+
+test('CSV results evaluate exactly as the same results in JSONL', async () => {
+  const dir = path.join(repoRoot, 'test', 'fixtures', 'coco-tiny');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ys-eval-csv-'));
+  const rows = ['path,width,height,class,name,confidence,x1,y1,x2,y2,error'];
+  for (const line of fs.readFileSync(path.join(dir, 'r.jsonl'), 'utf8').trim().split('\n')) {
+    const r = JSON.parse(line);
+    for (const d of r.detections) rows.push([r.path, r.width, r.height, d.class, d.name, d.confidence, d.box.x1, d.box.y1, d.box.x2, d.box.y2, ''].join(','));
+  }
+  fs.writeFileSync(path.join(tmp, 'r.csv'), rows.join('\n') + '\n');
+  const run = async (file) => {
+    const r = await runCli(['eval', file, '--labels', path.join(dir, 'inst.json'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    return { coco: j.coco, ul: j.ultralytics, per: j.per_class, at: j.at_threshold };
+  };
+  assert.deepEqual(await run(path.join(tmp, 'r.csv')), await run(path.join(dir, 'r.jsonl')));
+});

@@ -7,12 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { appendFile, chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { expandInputs } from '../dist/inputs/expand.js';
 import { decodeImage } from '../dist/preprocess/decode.js';
 import { readCsvResults, readJsonlResults } from '../dist/outputs/read-results.js';
 import { readRecordedState } from '../dist/reliability/resume.js';
 import { requireShared, runCli, sharedDir } from './helpers/cli-process.js';
+import { greyPng } from './helpers/png.js';
 
 const MODEL = path.join(sharedDir, 'models', 'yolo11n_int8_320.onnx');
 const COCO = path.join(sharedDir, 'images', 'coco128');
@@ -33,42 +33,11 @@ after(async () => {
 
 // ------------------------------------------------------------------ building hostile files
 
-function crc32(buf) {
-  let crc = 0xffffffff;
-  for (const byte of buf) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type, data) {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-
 /**
  * A decompression bomb: a valid 8-bit greyscale PNG header claiming width×height, followed by
  * deflated zero rows (only the first few: the point is that the header alone must reject it).
  */
-function pngBomb(width, height) {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // greyscale
-  const rows = zlib.deflateSync(Buffer.alloc((width + 1) * 4));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', rows),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
+const pngBomb = (width, height) => greyPng(width, height, 4);
 
 // ------------------------------------------------------------------ tests
 

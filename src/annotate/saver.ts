@@ -19,6 +19,9 @@ export interface SaverOptions {
   maxSide: number | null;
 }
 
+/** A classification record's top-5 (issue 10 record shape). */
+type Top5 = { class: number; name: string; confidence: number }[];
+
 /** Ultralytics save_one_box writes crops at quality 95. */
 export const CROP_QUALITY = 95;
 
@@ -48,7 +51,9 @@ export class ImageSaver {
    */
   async enqueue(result: ImageResult, image: RgbImage | null): Promise<void> {
     if (!image || result.error) return;
-    const p: Promise<void> = this.save(result, image).finally(() => this.pending.delete(p));
+    const p: Promise<void> = this.save(result, image)
+      .catch(() => undefined)
+      .finally(() => this.pending.delete(p));
     this.pending.add(p);
     while (this.pending.size >= this.maxPending) await Promise.race(this.pending);
   }
@@ -63,7 +68,8 @@ export class ImageSaver {
     // Crops are cut from the untouched pixels (annotateImage draws into a copy); all encodes run
     // at once on libuv's threads, and the files are named in detection order.
     const crops = this.opts.cropsDir ? Promise.all(dets.map((d) => cropImage(image, d, CROP_QUALITY).catch((err: Error) => err))) : null;
-    const annotated = this.opts.annotateDir ? this.guard(() => this.saveAnnotated(result.path, image, dets)) : null;
+    const top5 = (result as { top5?: Top5 }).top5;
+    const annotated = this.opts.annotateDir ? this.guard(() => this.saveAnnotated(result.path, image, dets, Array.isArray(top5) ? top5 : undefined)) : null;
     if (crops) {
       const encoded = await crops;
       for (const [i, bytes] of encoded.entries()) {
@@ -102,9 +108,9 @@ export class ImageSaver {
     this.made.add(dir);
   }
 
-  private async saveAnnotated(imagePath: string, image: RgbImage, dets: DrawableDetection[]): Promise<void> {
+  private async saveAnnotated(imagePath: string, image: RgbImage, dets: DrawableDetection[], top5?: Top5): Promise<void> {
     const { file, format } = annotatedPath(this.opts.annotateDir!, this.opts.root, imagePath);
-    const bytes = await annotateImage(image, dets, { maxSide: this.opts.maxSide, quality: this.opts.quality, format, tiles: this.tiles });
+    const bytes = await annotateImage(image, dets, { maxSide: this.opts.maxSide, quality: this.opts.quality, format, tiles: this.tiles, classes: top5 });
     await this.ensureDir(path.dirname(file));
     // Written beside and renamed over: an interrupted run never leaves half an image.
     const tmp = `${file}.${process.pid}.tmp`;

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import type { RunConfig } from '../config.js';
-import { UsageError } from '../config.js';
+import { UsageError, resolveClasses } from '../config.js';
 import { InferencePool } from '../inference/pool.js';
 import { planParallelism } from '../inference/plan.js';
 import { planDevices } from '../inference/providers.js';
@@ -21,6 +21,7 @@ import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { openSink } from '../outputs/sink.js';
 import type { LabelWriter } from '../exports/yolo-txt.js';
 import { runPipeline } from '../pipeline.js';
+import { DecodeBudget, type DecodeOptions } from '../preprocess/decode.js';
 import { prepareVisualOutputs } from '../annotate/index.js';
 import { writeReport } from '../report/index.js';
 import { describeReport } from './report.js';
@@ -70,6 +71,9 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
   const jobs = cfg.shard ? selectShard(expanded.jobs, cfg.shard, await shardRoot(cfg.inputs, process.cwd())) : expanded.jobs;
   if (cfg.shard) say(describeShard(cfg.shard, jobs.length, expanded.jobs.length));
   const model = await resolveModel(cfg.modelPath, { namesFile: cfg.namesFile ?? undefined, imgsz: cfg.imgsz ?? undefined });
+  // --classes is checked against the model's classes, and names become ids, before any work; the
+  // report and the workers then see the ids actually kept.
+  cfg.post = { ...cfg.post, classes: resolveClasses(cfg.post.classes, cfg.classNames, model.names, cfg.modelPath) };
   await checkOutputNotInput(target, cfg.inputs, expanded.jobs);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
   const saver = await prepareVisualOutputs(cfg, process.cwd());
@@ -99,6 +103,7 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
 
   // The provider decides the plan, but is only known once a session exists: start one worker
   // with the plan for the first candidate, then size the pool.
+  warnOversubscribed(cfg, say);
   const firstDevice = plan.candidates[0] ?? 'cpu';
   const modelBytes = (await stat(model.path)).size;
   const planFor = (device: DeviceKind) => planParallelism({ device, cores: availableParallelism(), dynamicBatch: model.dynamicBatch, workers: cfg.workers, threads: cfg.threads, batch: cfg.batch, modelBytes });
@@ -139,6 +144,7 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
         batch: par.batch,
         decodeConcurrency: cfg.decodeConcurrency,
         maxPixels: cfg.maxPixels,
+        decode: decodeOptions(cfg),
         metrics: report.metrics,
         onResult: labels ? (r) => labels.write(r) : undefined,
         onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
@@ -194,6 +200,21 @@ async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock
     guard.dispose();
     await pool.close();
   }
+}
+
+/**
+ * --workers far above the cores: every worker is a whole ONNX Runtime session with its own copy of
+ * the model, and the sessions only take turns on the cores, so this costs memory and gains nothing.
+ */
+function warnOversubscribed(cfg: RunConfig, say: (line: string) => void): void {
+  const cores = availableParallelism();
+  if (cfg.workers === 'auto' || cfg.workers <= 2 * cores) return;
+  say(`warning: --workers ${cfg.workers} is far above the ${cores} CPU cores here: each worker is a separate inference session with its own copy of the model, and they only compete for the cores; --workers auto (at most one per core) is usually fastest`);
+}
+
+/** One run's decode settings; its budget is shared by all of the run's decodes. */
+function decodeOptions(cfg: RunConfig): DecodeOptions {
+  return { maxPixels: cfg.maxPixels, maxFileBytes: cfg.maxFileBytes, allowVector: cfg.allowVector, budget: DecodeBudget.forLimits(cfg.maxPixels, cfg.maxFileBytes) };
 }
 
 function describeStop(stop: StopReason): string {

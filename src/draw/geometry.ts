@@ -35,6 +35,8 @@ export interface DrawableDetection {
   confidence: number;
   box: Box;
   segments?: PolygonXY | null;
+  /** A COCO RLE mask at the original image size (segment records with --mask-format rle). */
+  rle?: { size: [number, number]; counts: string } | null;
   keypoints?: KeypointsXY | null;
   obb?: ObbCorners | null;
 }
@@ -189,16 +191,4 @@ export function polygonPoints(p: PolygonXY): [number, number][] {
     if (Number.isFinite(x) && Number.isFinite(y)) pts.push([x, y]);
   }
   return pts;
-}
-
-/** A detection with every coordinate multiplied by (sx, sy): for drawing on a resized copy. */
-export function scaleDetection(d: DrawableDetection, sx: number, sy: number): DrawableDetection {
-  const out: DrawableDetection = { ...d, box: { x1: d.box.x1 * sx, y1: d.box.y1 * sy, x2: d.box.x2 * sx, y2: d.box.y2 * sy } };
-  if (d.segments) out.segments = { x: d.segments.x.map((v) => v * sx), y: d.segments.y.map((v) => v * sy) };
-  if (d.keypoints) out.keypoints = { ...d.keypoints, x: d.keypoints.x.map((v) => v * sx), y: d.keypoints.y.map((v) => v * sy) };
-  if (d.obb) {
-    const o = d.obb;
-    out.obb = { x1: o.x1 * sx, y1: o.y1 * sy, x2: o.x2 * sx, y2: o.y2 * sy, x3: o.x3 * sx, y3: o.y3 * sy, x4: o.x4 * sx, y4: o.y4 * sy };
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 // One image's detections as an SVG overlay the size of the drawn image, in Results.plot's order:
 // translucent masks, then boxes (or rotated boxes) with their labels, then keypoints and limbs.
 // librsvg (inside sharp) renders it; render.ts composites it onto the pixels.
+import { maskRegionRgba, rleToMask } from './rle.js';
 import {
   COCO_SKELETON,
   KPT_COLOR_INDEX,
@@ -44,6 +45,8 @@ export interface OverlayOptions {
    * in `OverlayPlan.labels` for the caller to paint from cached tiles (label-tiles.ts), or not at all.
    */
   labels?: 'svg' | 'painted' | false;
+  /** Classification results (top-5), listed as labels down the top-left corner as Results.plot lists probs. */
+  classes?: readonly { class: number; name: string; confidence: number }[];
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -89,8 +92,19 @@ export interface LabelBox {
   textColor: Rgb;
 }
 
+/** A mask given as pixels (RLE records): RGBA for one region, composited before the SVG pieces. */
+export interface RasterPiece {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  rgba: Buffer;
+}
+
 export interface OverlayPlan {
   strokes: RectStroke[];
+  /** RLE masks (not in overlaySvg's vector form). */
+  masks: RasterPiece[];
   pieces: SvgPiece[];
   /** With labels: 'painted', the labels to paint (in drawing order, after the strokes). */
   labels: LabelBox[];
@@ -107,6 +121,7 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
   const strokes: RectStroke[] = [];
   const painted: LabelBox[] = [];
   const pieces: SvgPiece[] = [];
+  const masks: RasterPiece[] = [];
   const scaled = (list: [number, number][]): [number, number][] => list.map(([x, y]) => [x * s, y * s]);
   const add = (bounds: Bounds, body: string) => {
     const piece = svgPiece(bounds, body, W, H);
@@ -116,6 +131,10 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
   for (const d of dets) {
     const poly = d.segments ? scaled(polygonPoints(d.segments)) : [];
     if (poly.length >= 3) add(boundsOf(poly, 1), `<polygon points="${pointList(poly)}" fill="${rgbCss(classColor(d.class))}" fill-opacity="${MASK_ALPHA}"/>`);
+    if (d.rle) {
+      const m = rasterMask(d, s, W, H);
+      if (m) masks.push(m);
+    }
   }
   const labelPieces: [Bounds, string][] = [];
   for (const d of dets) {
@@ -133,9 +152,15 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
       strokes.push({ x1, y1, x2: Math.max(b.x1, b.x2) * s, y2: Math.max(b.y1, b.y2) * s, width: lw, color });
       anchor = [x1, y1];
     }
-    if (labels === 'svg') labelPieces.push(labelSvg(labelText(d), anchor, color, style, W, H));
+    addLabel(d, anchor);
+  }
+  (opts.classes ?? []).forEach((c, i) => addLabel(c, [lw, lw + (i + 1) * style.boxHeight]));
+
+  function addLabel(d: { class: number; name: string; confidence: number }, anchor: [number, number]): void {
+    const color = classColor(d.class);
+    const text = labelText(d);
+    if (labels === 'svg') labelPieces.push(labelSvg(text, anchor, color, style, W, H));
     else if (labels === 'painted') {
-      const text = labelText(d);
       const r = placeLabel(anchor[0], anchor[1], labelWidth(text, style.fontPx), style.boxHeight, W, H);
       painted.push({ x: r.x, y: r.y, text, color, textColor: labelTextColor(color) });
     }
@@ -147,7 +172,28 @@ export function planOverlay(dets: readonly DrawableDetection[], opts: OverlayOpt
     const k = keypointsSvg(d.keypoints, s, lw, W, H);
     if (k) add(k.bounds, k.body);
   }
-  return { strokes, pieces: mergePieces(pieces, W, H), labels: painted, lineWidth: lw };
+  return { strokes, masks, pieces: mergePieces(pieces, W, H), labels: painted, lineWidth: lw };
+}
+
+/** An RLE mask over its box (Ultralytics crops masks to their box), or null when unusable. */
+function rasterMask(d: DrawableDetection, s: number, W: number, H: number): RasterPiece | null {
+  const rle = d.rle!;
+  const [mh, mw] = rle.size ?? [0, 0];
+  if (!(mh > 0 && mw > 0) || typeof rle.counts !== 'string') return null;
+  let mask: Uint8Array;
+  try {
+    mask = rleToMask(rle);
+  } catch {
+    return null;
+  }
+  const b = d.box;
+  const left = Math.max(0, Math.floor(Math.min(b.x1, b.x2) * s));
+  const top = Math.max(0, Math.floor(Math.min(b.y1, b.y2) * s));
+  const right = Math.min(W, Math.ceil(Math.max(b.x1, b.x2) * s));
+  const bottom = Math.min(H, Math.ceil(Math.max(b.y1, b.y2) * s));
+  if (right <= left || bottom <= top) return null;
+  const region = { left, top, width: right - left, height: bottom - top };
+  return { ...region, rgba: maskRegionRgba(mask, mw, mh, region, s, classColor(d.class), MASK_ALPHA) };
 }
 
 /**

@@ -2,7 +2,7 @@
 // on libuv's thread pool, so the costly parts (SVG rendering, compositing, encoding) stay off the
 // main thread; box outlines are painted straight into a copy of the pixels, which costs next to
 // nothing, and only labels, masks, rotated boxes and skeletons go through librsvg.
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import type { RgbImage } from '../types.js';
 import { cropRect, fitMaxSide, type DrawableDetection } from './geometry.js';
 import type { LabelTiles } from './label-tiles.js';
@@ -19,6 +19,13 @@ export interface AnnotateOptions {
   format?: ImageFormat;
   /** false: boxes without labels. */
   labels?: boolean;
+  /**
+   * The detections are in the pixels of an image this many times larger than `image` (which was
+   * shrunk while decoding, as report thumbnails are); default 1.
+   */
+  detScale?: number;
+  /** A classification record's top-5, listed at the top-left. */
+  classes?: readonly { class: number; name: string; confidence: number }[];
   /**
    * Paint labels from these cached tiles instead of rendering each one with librsvg (several
    * times cheaper). Used when nothing is drawn over the labels' layer out of order: images with
@@ -59,13 +66,17 @@ export async function annotateImage(image: RgbImage, dets: readonly DrawableDete
     size.scale === 1
       ? Buffer.from(image.data)
       : await rawInput(image.data, image.width, image.height).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
-  const tiles = opts.labels !== false && opts.tiles && !dets.some((d) => d.segments || d.obb) ? opts.tiles : null;
-  const plan = planOverlay(dets, { width: size.width, height: size.height, scale: size.scale, labels: opts.labels === false ? false : tiles ? 'painted' : 'svg' });
+  const tiles = opts.labels !== false && opts.tiles && !dets.some((d) => d.segments || d.rle || d.obb) ? opts.tiles : null;
+  const plan = planOverlay(dets, { width: size.width, height: size.height, scale: size.scale * (opts.detScale ?? 1), labels: opts.labels === false ? false : tiles ? 'painted' : 'svg', classes: opts.classes });
   for (const stroke of plan.strokes) paintStroke(pixels, size.width, size.height, stroke);
   if (tiles) await tiles.paint(pixels, size.width, size.height, plan.labels, plan.lineWidth);
   let img = rawInput(pixels, size.width, size.height);
   // Compositing RGBA pieces gives the image an alpha channel; the input had none.
-  if (plan.pieces.length > 0) img = img.composite(plan.pieces.map((p) => ({ input: Buffer.from(p.svg), left: p.left, top: p.top }))).removeAlpha();
+  const layers: OverlayOptions[] = [
+    ...plan.masks.map((m) => ({ input: m.rgba, raw: { width: m.width, height: m.height, channels: 4 as const }, left: m.left, top: m.top })),
+    ...plan.pieces.map((p) => ({ input: Buffer.from(p.svg), left: p.left, top: p.top })),
+  ];
+  if (layers.length > 0) img = img.composite(layers).removeAlpha();
   return encode(img, opts.format ?? 'jpeg', opts.quality).toBuffer();
 }
 

@@ -6,6 +6,7 @@
 // Streaming: each image is matched as it arrives (addImage) and only what accumulate needs is
 // kept — per (image, category) the scores of at most maxDets[-1] detections and, per area range
 // and IoU threshold, whether each was matched or ignored. Memory is proportional to detections.
+import { Column, f64, i32, u16 } from './column.js';
 import { rleArea, rleIou } from './masks.js';
 
 /** A ground-truth object in COCO terms: bbox is [x, y, w, h] in pixels. */
@@ -192,6 +193,15 @@ export function evaluateImageCategory(gts: readonly GtObject[], dts: readonly Dt
   const matched = new Uint8Array(A * T * D);
   const ignored = new Uint8Array(A * T * D);
   const gtCount = new Int32Array(A);
+  const areas = dt.map((d) => dtArea(d, params.iouType));
+  if (gts.length === 0) {
+    // Nothing to match: each detection is a false positive, ignored only outside a size range.
+    for (let a = 0; a < A; a++) {
+      const [lo, hi] = params.areaRng[a]!;
+      for (let d = 0; d < D; d++) if (areas[d]! < lo || areas[d]! > hi) for (let t = 0; t < T; t++) ignored[(a * T + t) * D + d] = 1;
+    }
+    return { imageOrder, scores, matched, ignored, gtCount };
+  }
   // IoU (or OKS) of every detection with every ground truth, in original ground-truth order.
   const similarity =
     params.iouType === 'segm'
@@ -200,7 +210,6 @@ export function evaluateImageCategory(gts: readonly GtObject[], dts: readonly Dt
         ? (d: DtObject, g: GtObject) => oks(d.keypoints!, g)
         : (d: DtObject, g: GtObject) => bboxIou(d.bbox, g.bbox, g.iscrowd);
   const ious = dt.map((d) => gts.map((g) => similarity(d, g)));
-  const areas = dt.map((d) => dtArea(d, params.iouType));
   // COCOeval._prepare: `ignore` is iscrowd; for keypoints, also a ground truth with none labelled.
   const ignoreAlways = gts.map((g) => g.iscrowd || (params.iouType === 'keypoints' && !g.keypoints!.some((v, i) => i % 3 === 2 && v > 0)));
 
@@ -293,21 +302,69 @@ export interface ThresholdCounts {
 }
 
 /**
+ * One category's evalImgs, packed: per (image, category) entry its image order, where its
+ * detections start, how many, and its non-ignored ground truths per area range; per detection
+ * its score and, per area range, a bit per IoU threshold for "matched" and for "ignored".
+ * About 30 bytes per detection.
+ */
+class CategoryStore {
+  readonly entryOrder = new Column(f64);
+  readonly entryStart = new Column(i32);
+  readonly entryCount = new Column(i32);
+  readonly entryGt = new Column(i32);
+  readonly score = new Column(f64);
+  readonly matched = new Column(u16);
+  readonly ignored = new Column(u16);
+  gtTotal = 0;
+
+  add(e: ImageCategoryEval, A: number, T: number): void {
+    const D = e.scores.length;
+    this.entryOrder.push(e.imageOrder);
+    this.entryStart.push(this.score.length);
+    this.entryCount.push(D);
+    for (let a = 0; a < A; a++) this.entryGt.push(e.gtCount[a]!);
+    for (let d = 0; d < D; d++) {
+      this.score.push(e.scores[d]!);
+      for (let a = 0; a < A; a++) {
+        let mb = 0;
+        let ib = 0;
+        for (let t = 0; t < T; t++) {
+          mb |= e.matched[(a * T + t) * D + d]! << t;
+          ib |= e.ignored[(a * T + t) * D + d]! << t;
+        }
+        this.matched.push(mb);
+        this.ignored.push(ib);
+      }
+    }
+  }
+
+  get entries(): number {
+    return this.entryOrder.length;
+  }
+}
+
+/**
  * Collects images one at a time (addImage), then accumulates and summarises as COCOeval does.
  * Categories are evaluated in ascending id order; those without ground truth come out as -1 and
  * are left out of every mean.
  */
 export class CocoEvaluator {
-  private readonly perCategory = new Map<number, ImageCategoryEval[]>();
-  private readonly gtPerCategory = new Map<number, number>();
-  private readonly dtPerCategory = new Map<number, number>();
+  private readonly stores = new Map<number, CategoryStore>();
   private images = 0;
 
-  constructor(readonly params: EvalParams = COCO_PARAMS) {}
+  constructor(readonly params: EvalParams = COCO_PARAMS) {
+    if (params.iouThrs.length > 16) throw new Error('at most 16 IoU thresholds');
+  }
+
+  private store(c: number): CategoryStore {
+    let s = this.stores.get(c);
+    if (!s) this.stores.set(c, (s = new CategoryStore()));
+    return s;
+  }
 
   /** Declares categories (e.g. every category of an instances.json) so the table lists them. */
   declareCategories(ids: Iterable<number>): void {
-    for (const id of ids) if (!this.perCategory.has(id)) this.perCategory.set(id, []);
+    for (const id of ids) this.store(id);
   }
 
   /** One image: its ground truths and detections. `imageOrder` sorts images as COCO image ids do. */
@@ -315,16 +372,16 @@ export class CocoEvaluator {
     this.images++;
     const cats = new Set<number>([...gts.map((g) => g.category), ...dts.map((d) => d.category)]);
     for (const c of cats) {
+      const cg = gts.filter((g) => g.category === c);
       const e = evaluateImageCategory(
-        gts.filter((g) => g.category === c),
+        cg,
         dts.filter((d) => d.category === c),
         imageOrder,
         this.params,
       );
-      if (!this.perCategory.has(c)) this.perCategory.set(c, []);
-      if (e) this.perCategory.get(c)!.push(e);
-      this.gtPerCategory.set(c, (this.gtPerCategory.get(c) ?? 0) + gts.filter((g) => g.category === c && !g.iscrowd).length);
-      this.dtPerCategory.set(c, (this.dtPerCategory.get(c) ?? 0) + (e ? e.scores.length : 0));
+      const store = this.store(c);
+      store.gtTotal += cg.filter((g) => !g.iscrowd).length;
+      if (e) store.add(e, this.params.areaRng.length, this.params.iouThrs.length);
     }
   }
 
@@ -333,7 +390,7 @@ export class CocoEvaluator {
   }
 
   categories(): number[] {
-    return [...this.perCategory.keys()].sort((a, b) => a - b);
+    return [...this.stores.keys()].sort((a, b) => a - b);
   }
 
   /** COCOeval.accumulate. */
@@ -348,31 +405,38 @@ export class CocoEvaluator {
     const precision = new Float64Array(T * R * K * A * M).fill(-1);
     const recall = new Float64Array(T * K * A * M).fill(-1);
     for (const [k, cat] of cats.entries()) {
+      const s = this.stores.get(cat)!;
+      const nE = s.entries;
+      if (nE === 0) continue;
       // COCOeval: images in ascending id order; concatenation order decides ties below.
-      const E = [...this.perCategory.get(cat)!].sort((x, y) => x.imageOrder - y.imageOrder);
-      if (E.length === 0) continue;
-      for (let a = 0; a < A; a++) {
-        const npig = E.reduce((n, e) => n + e.gtCount[a]!, 0);
-        if (npig === 0) continue;
-        for (const [m, maxDet] of maxDets.entries()) {
-          // Each image's first maxDet detections, concatenated, then a stable sort by score.
-          const refs: { e: ImageCategoryEval; d: number; score: number }[] = [];
-          for (const e of E) for (let d = 0; d < Math.min(maxDet, e.scores.length); d++) refs.push({ e, d, score: e.scores[d]! });
-          refs.sort((x, y) => y.score - x.score);
-          const nd = refs.length;
+      const entries = Array.from({ length: nE }, (_, i) => i).sort((x, y) => s.entryOrder.data[x]! - s.entryOrder.data[y]! || x - y);
+      const npig = new Array<number>(A).fill(0);
+      for (const e of entries) for (let a = 0; a < A; a++) npig[a] += s.entryGt.data[e * A + a]!;
+      const score = s.score.data;
+      const rc = new Float64Array(s.score.length);
+      const pr = new Float64Array(s.score.length);
+      for (const [m, maxDet] of maxDets.entries()) {
+        // Each image's first maxDet detections, concatenated, then a stable sort by score.
+        const concat: number[] = [];
+        for (const e of entries) {
+          const start = s.entryStart.data[e]!;
+          const n = Math.min(maxDet, s.entryCount.data[e]!);
+          for (let d = 0; d < n; d++) concat.push(start + d);
+        }
+        const ranked = concat.map((_, i) => i).sort((i, j) => score[concat[j]!]! - score[concat[i]!]! || i - j).map((i) => concat[i]!);
+        const nd = ranked.length;
+        for (let a = 0; a < A; a++) {
+          if (npig[a] === 0) continue;
           for (let t = 0; t < T; t++) {
-            const rc = new Float64Array(nd);
-            const pr = new Array<number>(nd);
             let tp = 0;
             let fp = 0;
-            for (const [i, { e, d }] of refs.entries()) {
-              const D = e.scores.length;
-              const at = (a * T + t) * D + d;
-              if (!e.ignored[at]) {
-                if (e.matched[at]) tp++;
+            for (let i = 0; i < nd; i++) {
+              const det = ranked[i]! * A + a;
+              if (!((s.ignored.data[det]! >> t) & 1)) {
+                if ((s.matched.data[det]! >> t) & 1) tp++;
                 else fp++;
               }
-              rc[i] = tp / npig;
+              rc[i] = tp / npig[a]!;
               pr[i] = tp / (fp + tp + EPS);
             }
             recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1]! : 0;
@@ -393,17 +457,16 @@ export class CocoEvaluator {
 
   /** Precision/recall of the detections scoring ≥ conf, IoU 0.5, all areas, maxDets[-1] per image. */
   countsAt(conf: number): ThresholdCounts {
+    const A = this.params.areaRng.length;
     let tp = 0;
     let fp = 0;
     let gt = 0;
-    for (const evals of this.perCategory.values()) {
-      for (const e of evals) {
-        gt += e.gtCount[0]!;
-        for (let d = 0; d < e.scores.length; d++) {
-          if (e.scores[d]! < conf || e.ignored[d]) continue; // area 0 ('all'), t 0 (IoU .5)
-          if (e.matched[d]) tp++;
-          else fp++;
-        }
+    for (const s of this.stores.values()) {
+      for (let e = 0; e < s.entries; e++) gt += s.entryGt.data[e * A]!; // area 0 ('all')
+      for (let d = 0; d < s.score.length; d++) {
+        if (s.score.data[d]! < conf || s.ignored.data[d * A]! & 1) continue; // t 0 (IoU .5)
+        if (s.matched.data[d * A]! & 1) tp++;
+        else fp++;
       }
     }
     return { conf, tp, fp, gt, precision: tp + fp ? tp / (tp + fp) : 0, recall: gt ? tp / gt : 0 };
@@ -414,8 +477,8 @@ export class CocoEvaluator {
     const m = this.params.maxDets.length - 1;
     return acc.categories.map((category, k) => ({
       category,
-      gt: this.gtPerCategory.get(category) ?? 0,
-      detections: this.dtPerCategory.get(category) ?? 0,
+      gt: this.stores.get(category)?.gtTotal ?? 0,
+      detections: this.stores.get(category)?.score.length ?? 0,
       ap: meanAp(acc, { k, a: 0, m }),
       ap50: meanAp(acc, { k, a: 0, m, t: 0 }),
       ar100: meanAr(acc, { k, a: 0, m }),

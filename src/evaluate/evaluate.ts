@@ -3,12 +3,10 @@
 // Images stream through one at a time; what is kept grows with detections, not images × classes.
 import path from 'node:path';
 import { UsageError } from '../config.js';
-import type { StoredResult } from '../outputs/read-results.js';
 import { CocoEvaluator, paramsFor, summarize, summarizeKeypoints, type CocoStats, type DtObject, type KeypointStats } from './coco-eval.js';
 import { indexResults, RecordReader, type ResultsIndex } from './final-records.js';
 import { openGroundTruth, type GtNeeds } from './ground-truth.js';
-import { polygonToRle } from './masks.js';
-import type { TaskFields } from '../exports/yolo-txt.js';
+import { polygonToRle, rleFromString } from './masks.js';
 import { UltralyticsAccumulator, type XyxyObject } from './ultralytics-ap.js';
 
 export const EVAL_SCHEMA = 1;
@@ -75,9 +73,9 @@ export interface EvalReport {
 function taskNeeds(index: ResultsIndex, reader: RecordReader): GtNeeds {
   for (const span of index.spans) {
     const r = reader.read(span);
-    const d = r.detections[0] as (StoredResult['detections'][number] & TaskFields) | undefined;
+    const d = r.detections[0];
     if (!d) continue;
-    return { masks: Boolean(d.segments), keypoints: d.keypoints ? d.keypoints.x.length : null };
+    return { masks: Boolean(d.segments || d.rle), keypoints: d.keypoints ? d.keypoints.x.length : null };
   }
   return { masks: false, keypoints: null };
 }
@@ -141,12 +139,14 @@ async function evaluateIndexed(opts: EvalOptions, gt: Awaited<ReturnType<typeof 
       const { x1, y1, x2, y2 } = d.box;
       const box = { category, bbox: [x1, y1, x2 - x1, y2 - y1] as [number, number, number, number], score: d.confidence };
       dt.push(box);
-      const t = d as typeof d & TaskFields;
-      if (segm && t.segments && t.segments.x.length >= 3) {
-        segDt.push({ ...box, mask: polygonToRle(t.segments.x.flatMap((x, i) => [x, t.segments!.y[i]!]), rec.height, rec.width) });
+      // Masks: a COCO RLE as written (--mask-format rle) is what COCOeval's segm results are;
+      // a polygon is rasterised as pycocotools would (frPyObjects).
+      if (segm && d.rle) segDt.push({ ...box, mask: rleFromString(d.rle.counts, d.rle.size[0], d.rle.size[1]) });
+      else if (segm && d.segments && d.segments.x.length >= 3) {
+        segDt.push({ ...box, mask: polygonToRle(d.segments.x.flatMap((x, i) => [x, d.segments!.y[i]!]), rec.height, rec.width) });
       }
-      if (kpts && t.keypoints && t.keypoints.x.length === needs.keypoints) {
-        kptDt.push({ ...box, keypoints: t.keypoints.x.flatMap((x, i) => [x, t.keypoints!.y[i]!, 2]) });
+      if (kpts && d.keypoints && d.keypoints.x.length === needs.keypoints) {
+        kptDt.push({ ...box, keypoints: d.keypoints.x.flatMap((x, i) => [x, d.keypoints!.y[i]!, 2]) });
       }
       preds.push({ cls: category, box: [x1, y1, x2, y2], conf: d.confidence });
     }

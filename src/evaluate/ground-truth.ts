@@ -1,7 +1,7 @@
 // Ground truth for `eval`: YOLO txt labels (one file per image, normalised "class cx cy w h",
 // polygon lines turned into their bounding box as Ultralytics does) or a COCO instances.json.
 // An image without a label file is a background image (no objects), as Ultralytics treats it.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../config.js';
@@ -125,16 +125,20 @@ function poseLine(values: number[], width: number, height: number, n: number, wh
 
 /** YOLO labels: `dir` holds `<stem>.txt` per image; null: the images/ ↔ labels/ convention. */
 export function yoloGroundTruth(dir: string | null): GroundTruth {
+  const listing = dir ? new Set(readdirSync(dir).filter((f) => f.endsWith('.txt'))) : null;
   return {
     kind: 'yolo',
     source: dir ? `${dir} (YOLO txt)` : 'YOLO txt beside the images (images/ → labels/)',
     notes: [],
     async forImage(img, seq, needs = BOXES_ONLY) {
-      const file = dir ? path.join(dir, `${path.basename(img.path).replace(/\.[^.]*$/, '')}.txt`) : conventionalLabelPath(img.path);
+      const name = `${path.basename(img.path).replace(/\.[^.]*$/, '')}.txt`;
+      const file = dir ? path.join(dir, name) : conventionalLabelPath(img.path);
       let text: string | null = null;
-      if (file) {
+      // A label file is a few hundred bytes: read synchronously, and in a labels folder only the
+      // names its listing has (most misses cost nothing).
+      if (file && (!listing || listing.has(name))) {
         try {
-          text = await readFile(file, 'utf8');
+          text = readFileSync(file, 'utf8');
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read label file ${file}: ${(err as Error).message}`);
         }

@@ -5,6 +5,7 @@
 // under the interpolated 101-point curve, and P/R are read at the confidence that maximises the
 // classes' mean F1. Ultralytics sorts scores with an unstable sort; ties here keep image order.
 import { linspace } from './coco-eval.js';
+import { Column, f64, i32, u16 } from './column.js';
 
 /** Boxes here are [x1, y1, x2, y2] in pixels. */
 export interface XyxyObject {
@@ -134,18 +135,18 @@ export interface UltralyticsMetrics {
  * (conf, cls, tp bits) per prediction.
  */
 export class UltralyticsAccumulator {
-  private conf: number[] = [];
-  private cls: number[] = [];
-  private tp: number[] = [];
+  private readonly confCol = new Column(f64);
+  private readonly clsCol = new Column(i32);
+  private readonly tpCol = new Column(u16);
   private readonly gtPerClass = new Map<number, number>();
 
   addImage(gts: readonly XyxyObject[], preds: readonly ScoredXyxy[]): void {
     for (const g of gts) this.gtPerClass.set(g.cls, (this.gtPerClass.get(g.cls) ?? 0) + 1);
     const correct = matchPredictions(preds, gts);
     for (const [i, p] of preds.entries()) {
-      this.conf.push(p.conf);
-      this.cls.push(p.cls);
-      this.tp.push(correct[i]!);
+      this.confCol.push(p.conf);
+      this.clsCol.push(p.cls);
+      this.tpCol.push(correct[i]!);
     }
   }
 
@@ -153,12 +154,15 @@ export class UltralyticsAccumulator {
   compute(): UltralyticsMetrics | null {
     const classes = [...this.gtPerClass.keys()].sort((a, b) => a - b);
     if (classes.length === 0) return null;
-    const order = this.conf.map((_, i) => i).sort((i, j) => this.conf[j]! - this.conf[i]! || i - j);
+    const conf = this.confCol.data;
+    const cls = this.clsCol.data;
+    const tp = this.tpCol.data;
+    const order = Array.from({ length: this.confCol.length }, (_, i) => i).sort((i, j) => conf[j]! - conf[i]! || i - j);
     const byClass = new Map<number, number[]>();
     for (const i of order) {
-      const list = byClass.get(this.cls[i]!);
+      const list = byClass.get(cls[i]!);
       if (list) list.push(i);
-      else byClass.set(this.cls[i]!, [i]);
+      else byClass.set(cls[i]!, [i]);
     }
     const xs = linspace(0, 1, 1000);
     const pCurves: Float64Array[] = [];
@@ -171,13 +175,13 @@ export class UltralyticsAccumulator {
       const rCurve = new Float64Array(1000);
       const ap = new Array<number>(IOU_VECTOR.length).fill(0);
       if (idx.length > 0) {
-        const negConf = idx.map((i) => -this.conf[i]!);
+        const negConf = idx.map((i) => -conf[i]!);
         for (let t = 0; t < IOU_VECTOR.length; t++) {
           const rec = new Float64Array(idx.length);
           const pre = new Float64Array(idx.length);
           let tpc = 0;
           for (const [k, i] of idx.entries()) {
-            if (this.tp[i]! & (1 << t)) tpc++;
+            if (tp[i]! & (1 << t)) tpc++;
             rec[k] = tpc / (nl + 1e-16);
             pre[k] = tpc / (k + 1);
           }

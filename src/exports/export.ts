@@ -16,7 +16,7 @@ import { UsageError } from '../config.js';
 import type { StoredResult } from '../outputs/read-results.js';
 import { cocoCategoryMapper, cocoImageIndex, loadCocoFile } from '../evaluate/ground-truth.js';
 import { indexResults, RecordReader } from '../evaluate/final-records.js';
-import { labelFileFor, yoloLines, type TaskFields } from './yolo-txt.js';
+import { labelFileFor, yoloLines } from './yolo-txt.js';
 
 export const EXPORT_FORMATS = ['coco', 'coco-dataset', 'yolo', 'voc'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -136,11 +136,11 @@ export function vocXml(r: StoredResult, fileName: string): string {
 
 /** The COCO `segmentation` / `keypoints` fields of a detection, when its record has them. */
 function cocoTaskFields(d: StoredResult['detections'][number]): Record<string, unknown> {
-  const t = d as typeof d & TaskFields;
   const out: Record<string, unknown> = {};
-  if (t.segments && t.segments.x.length > 0) out.segmentation = [t.segments.x.flatMap((x, i) => [round(x), round(t.segments!.y[i]!)])];
-  if (t.keypoints) {
-    const k = t.keypoints;
+  if (d.rle) out.segmentation = { size: d.rle.size, counts: d.rle.counts };
+  else if (d.segments && d.segments.x.length > 0) out.segmentation = [d.segments.x.flatMap((x, i) => [round(x), round(d.segments!.y[i]!)])];
+  if (d.keypoints) {
+    const k = d.keypoints;
     out.keypoints = k.x.flatMap((x, i) => [round(x), round(k.y[i]!), k.visible ? (k.visible[i]! > 0.5 ? 2 : 0) : 2]);
     out.num_keypoints = k.visible ? k.visible.filter((v) => v > 0.5).length : k.x.length;
   }
@@ -167,6 +167,7 @@ export async function exportResults(opts: ExportOptions): Promise<ExportReport> 
 async function exportFolder(opts: ExportOptions, reader: RecordReader, report: ExportReport): Promise<void> {
   await mkdir(opts.out, { recursive: true });
   const seen = new Map<string, string>();
+  let rleOnly = 0;
   for (const r of reader.all()) {
     if (r.error || r.width === null) {
       report.failed++;
@@ -182,12 +183,14 @@ async function exportFolder(opts: ExportOptions, reader: RecordReader, report: E
       await writeFile(file, vocXml(r, path.basename(r.path)));
       report.files++;
     } else {
+      rleOnly += r.detections.filter((d) => d.rle && !d.segments).length;
       const lines = yoloLines(r, { withConf: opts.withConf });
       if (lines.length === 0) continue; // Ultralytics writes no file for an image without detections
       await writeFile(file, `${lines.join('\n')}\n`);
       report.files++;
     }
   }
+  if (rleOnly > 0) report.notes.push(`${rleOnly} detections have RLE masks only (batch --mask-format rle): their YOLO lines are boxes; run batch with --mask-format polygon for polygon labels`);
 }
 
 async function exportCoco(opts: ExportOptions, reader: RecordReader, paths: string[], report: ExportReport): Promise<void> {

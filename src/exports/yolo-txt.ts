@@ -8,10 +8,11 @@ import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoredResult } from '../outputs/read-results.js';
 
-/** The task-specific fields a detection may carry (issue 10's record shapes). */
-export interface TaskFields {
-  segments?: { x: number[]; y: number[] };
-  keypoints?: { x: number[]; y: number[]; visible?: number[] };
+/**
+ * Fields of tasks not yet in src/types.ts (issue 10's OBB record shape); segments, rle and
+ * keypoints are Detection's own.
+ */
+export interface ObbFields {
   obb?: { x1: number; y1: number; x2: number; y2: number; x3: number; y3: number; x4: number; y4: number };
 }
 
@@ -57,7 +58,7 @@ export function yoloLines(r: StoredResult, { withConf = false } = {}): string[] 
   const top5 = (r as StoredResult & { top5?: Top5Entry[] }).top5;
   if (Array.isArray(top5)) return top5.map((t) => `${t.confidence.toFixed(2)} ${t.name}`);
   return r.detections.map((d) => {
-    const t = d as typeof d & TaskFields;
+    const t = d as typeof d & ObbFields;
     let values: number[];
     if (t.obb) {
       const o = t.obb;

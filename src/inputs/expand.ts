@@ -1,13 +1,16 @@
 // Turns the `batch` arguments (files, directories, globs, manifests, '-') into the ordered,
 // de-duplicated list of image jobs. Every unusable input is collected and reported at once.
+import fs from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
 import type { ImageError, ImageJob } from '../types.js';
+import { fsPath, pathFromBytes } from './fs-path.js';
 import { isImagePath, unsupportedTypeMessage } from './image-types.js';
 import { InputError } from './input-error.js';
-import { manifestKind, parseTextList, readManifest } from './manifest.js';
-import { walkDirectory } from './walk.js';
+import { MAX_LIST_BYTES, manifestKind, parseTextList, readManifest } from './manifest.js';
+import { FileTooLargeError, readStreamBounded } from './regular-file.js';
+import { type UnreadableDirectory, walkDirectory } from './walk.js';
 
 export interface ExpandOptions {
   /** Walk sub-directories of directory inputs. */
@@ -22,7 +25,7 @@ export interface ExpandOptions {
 
 export interface ExpandedInputs {
   jobs: ImageJob[];
-  /** Non-image files (special files, broken links not named like images) met in directories and globs. */
+  /** Non-image files (special files and broken links not named like images) met in directories and globs. */
   skipped: number;
   /** Jobs dropped because the same resolved path was already listed. */
   duplicates: number;
@@ -107,19 +110,42 @@ async function expandDirectory(input: string, abs: string, recursive: boolean): 
   } catch (err) {
     return problem(`cannot read directory ${input}: ${errMessage(err)}`);
   }
-  if (walked.files.length === 0) {
+  if (walked.files.length === 0 && walked.unreadable.length === 0) {
     return {
       jobs: [],
       skipped: walked.skipped,
       problems: [`directory contains no images: ${input}${skippedNote(walked.skipped)}`],
     };
   }
-  return { jobs: walked.files.map((p) => ({ path: p })), skipped: walked.skipped, problems: [] };
+  return { jobs: withUnreadable(walked.files, walked.unreadable), skipped: walked.skipped, problems: [] };
+}
+
+/**
+ * Images plus one error job per directory that could not be listed, in path order: the user sees
+ * each such directory as a failed record (UNREADABLE), and it counts against the error budget,
+ * instead of its images silently not being there.
+ */
+function withUnreadable(files: string[], unreadable: UnreadableDirectory[]): Pending[] {
+  const jobs: Pending[] = files.map((p) => ({ path: p }));
+  for (const d of unreadable) {
+    const why = d.reason === 'EACCES' || d.reason === 'EPERM' ? 'permission denied' : d.reason;
+    jobs.push({ path: d.path, error: { code: 'UNREADABLE', message: `${d.path}: cannot read directory (${why}); the images in it were not listed` } });
+  }
+  return jobs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 async function expandGlob(pattern: string, cwd: string): Promise<Expansion> {
-  // Symlinked directories are not descended (loop-safe, like bash's globstar); symlinked
-  // files are checked with stat so broken links are skipped rather than fatal.
+  // Symlinked directories are not descended (loop-safe, like bash's globstar).
+  // fast-glob skips directories it cannot read without a word (suppressErrors); its readdir is
+  // wrapped so each one is still reported.
+  const unreadable: UnreadableDirectory[] = [];
+  const readdir = ((dir: string, ...rest: unknown[]) => {
+    const cb = rest.pop() as (err: NodeJS.ErrnoException | null, entries?: unknown) => void;
+    (fs.readdir as (...a: unknown[]) => void)(dir, ...rest, (err: NodeJS.ErrnoException | null, entries?: unknown) => {
+      if (err && err.code !== 'ENOENT' && err.code !== 'ENOTDIR') unreadable.push({ path: path.resolve(cwd, dir), reason: err.code ?? err.message });
+      cb(err, entries);
+    });
+  }) as typeof fs.readdir;
   const entries = await fg.glob(pattern, {
     cwd,
     absolute: true,
@@ -128,42 +154,35 @@ async function expandGlob(pattern: string, cwd: string): Promise<Expansion> {
     objectMode: true,
     suppressErrors: true,
     unique: true,
+    fs: { readdir },
   });
   const files: string[] = [];
   let skipped = 0;
   for (const e of entries) {
     const p = path.resolve(e.path);
-    let isFile = e.dirent.isFile();
-    if (e.dirent.isSymbolicLink()) {
-      const target = await stat(p).catch(() => null);
-      if (target?.isDirectory()) continue;
-      if (!target && isImagePath(p)) {
-        files.push(p); // broken image link: an error record from the decoder, as in walk.ts
-        continue;
-      }
-      isFile = target?.isFile() ?? false;
-      if (!isFile) {
-        skipped++;
-        continue;
-      }
-    }
     if (e.dirent.isDirectory()) continue;
-    if (isFile && isImagePath(p)) files.push(p);
+    if (e.dirent.isSymbolicLink() && (await stat(p).catch(() => null))?.isDirectory()) continue;
+    // Named like an image but a broken, looping or special file: an error record from the
+    // decoder, as in walk.ts.
+    if (isImagePath(p)) files.push(p);
     else skipped++;
   }
-  if (files.length === 0) {
+  if (files.length === 0 && unreadable.length === 0) {
     return { jobs: [], skipped, problems: [`glob matched no images: '${pattern}'${skippedNote(skipped)}`] };
   }
-  files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { jobs: files.map((p) => ({ path: p })), skipped, problems: [] };
+  return { jobs: withUnreadable(files, unreadable), skipped, problems: [] };
 }
 
 async function expandStdin(stdin: NodeJS.ReadableStream, cwd: string): Promise<Expansion> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin) {
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  let bytes: Buffer;
+  try {
+    bytes = await readStreamBounded(stdin, MAX_LIST_BYTES);
+  } catch (err) {
+    if (err instanceof FileTooLargeError) return problem(`the paths on stdin (-) are more than ${MAX_LIST_BYTES} bytes; split the list`);
+    throw err;
   }
-  const { paths } = parseTextList(Buffer.concat(chunks).toString('utf8'));
+  // `find | yolo-serve batch -` passes names as bytes: keep those that are not UTF-8 (fs-path.ts).
+  const { paths } = parseTextList(pathFromBytes(bytes));
   if (paths.length === 0) return problem('no paths on stdin (-)');
   return { jobs: await resolveListed(paths, cwd), skipped: 0, problems: [] };
 }
@@ -181,7 +200,7 @@ async function resolveListed(paths: string[], base: string): Promise<Pending[]> 
       out.push({ path: abs });
       continue;
     }
-    const st = await stat(abs).catch(() => null);
+    const st = await stat(fsPath(abs)).catch(() => null);
     if (!st) out.push({ path: abs });
     else if (st.isDirectory()) {
       out.push({

@@ -1,8 +1,9 @@
 // Manifests: files that list image paths. Parsing is pure (text in, raw path strings and
 // problems out); resolving and classifying the paths is expand.ts's job.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCsv } from './csv-parse.js';
+import { pathFromBytes } from './fs-path.js';
+import { FileTooLargeError, readRegularFile } from './regular-file.js';
 
 export type ManifestKind = 'txt' | 'csv' | 'jsonl';
 
@@ -12,6 +13,12 @@ export interface ManifestEntries {
   /** Human-readable problems; non-empty means the manifest is unusable. */
   problems: string[];
 }
+
+/**
+ * Largest manifest (or list of paths on stdin) read: a path list is held in memory as one string,
+ * and V8's longest string is 512 MiB. 500 MiB is some five million paths of 100 bytes.
+ */
+export const MAX_LIST_BYTES = 500 * 1024 * 1024;
 
 /** Past this many bad lines a manifest is plainly the wrong file; don't print them all. */
 const MAX_PROBLEMS = 10;
@@ -39,9 +46,11 @@ export async function readManifest(
 ): Promise<ManifestEntries> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Bytes that are not UTF-8 are kept (fs-path.ts): such paths still name their files.
+    text = pathFromBytes(await readRegularFile(file, MAX_LIST_BYTES));
   } catch (err) {
-    return { paths: [], problems: [`cannot read manifest ${label}: ${errMessage(err)}`] };
+    const why = err instanceof FileTooLargeError ? `${err.message}; split it into several manifests` : errMessage(err);
+    return { paths: [], problems: [`cannot read manifest ${label}: ${why}`] };
   }
   switch (kind) {
     case 'txt':

@@ -112,6 +112,7 @@ export class RunReport {
         max_pixels: this.cfg.maxPixels,
       },
       output: { path: this.cfg.out, format: this.cfg.format },
+      inputs: this.cfg.inputs,
     });
     this.io.stderr.write(`${formatSummaryText(summary)}\n`);
     let exitCode = f.exitCode;

@@ -94,6 +94,8 @@ export interface RunSummary {
   parallelism: { batch: number; workers: number; threads: number; decode_concurrency: number };
   settings: { conf: number; iou: number; max_det: number; classes: number[] | null; agnostic_nms: boolean; max_pixels: number };
   output: { path: string; format: string };
+  /** The inputs as given on the command line (absent in summaries written before it was added). */
+  inputs?: string[];
   /** How many run summaries this one stands for (1 for a run, N for a merge of N shards). */
   parts: number;
   warnings: string[];
@@ -116,6 +118,7 @@ export interface SummaryInput {
   parallelism: RunSummary['parallelism'];
   settings: RunSummary['settings'];
   output: RunSummary['output'];
+  inputs?: string[];
   versions?: Versions;
   warnings?: string[];
 }
@@ -160,6 +163,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
     parallelism: input.parallelism,
     settings: input.settings,
     output: input.output,
+    ...(input.inputs ? { inputs: input.inputs } : {}),
     parts: 1,
     warnings: input.warnings ?? [],
   };

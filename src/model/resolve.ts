@@ -75,6 +75,12 @@ export async function resolveModelHeader(path: string, header: OnnxHeader, opts:
   if (decision.numClasses !== null && decision.numClasses !== names.length) {
     throw namesMismatch(path, formatShape(outputShape), decision.numClasses, names.length, namesSource, opts.namesFile);
   }
+  // End-to-end outputs ([B, K, 6]) do not show the class count; the model's own names metadata does.
+  const shapeTellsClasses = decision.layout !== 'xyxy-score-class' && decision.numClasses !== null;
+  if (!shapeTellsClasses && namesSource === 'file' && metadata.names !== undefined) {
+    const own = namesFromMetadata(metadata.names).length;
+    if (own !== names.length) throw new ModelError(`names file ${opts.namesFile} has ${names.length} names but the model ${path} has ${own} classes (its names metadata)`);
+  }
 
   return {
     path,

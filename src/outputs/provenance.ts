@@ -133,6 +133,8 @@ const LABELS: Record<string, string> = {
   'options.agnostic_nms': '--agnostic-nms',
   'options.imgsz': '--imgsz (network input size)',
   'options.max_pixels': '--max-pixels',
+  'options.max_file_bytes': '--max-file-size',
+  'options.allow_vector': '--allow-vector',
   'options.retina_masks': '--retina-masks',
   'options.mask_format': '--mask-format',
 };

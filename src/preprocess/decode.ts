@@ -13,15 +13,83 @@
 // sharp keeps a global operation cache; the CLI should call `sharp.cache(false)` once at start-up
 // (doing it here would be a hidden global side effect of importing this module).
 
-import { readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
+import { DEFAULTS } from '../config.js';
+import { NotRegularFileError, openRegularFile, readAt, readInto } from '../inputs/regular-file.js';
 import type { ErrorCode, ImageError, RgbImage } from '../types.js';
+import { headerDimensions, isVector, sniffFormat } from './image-header.js';
 
 export type DecodeResult = { ok: true; image: RgbImage } | { ok: false; error: ImageError };
 
 export interface DecodeOptions {
   /** Largest width×height accepted; 0, negative or non-finite means no limit. */
   maxPixels: number;
+  /** Largest file read, in bytes (default DEFAULTS.maxFileBytes); larger files are TOO_LARGE unread. */
+  maxFileBytes?: number;
+  /** Render SVG (vector) content; refused by default (UNSUPPORTED_TYPE). */
+  allowVector?: boolean;
+  /** Shared by one run's concurrent decodes: bounds the memory they hold together (see DecodeBudget). */
+  budget?: DecodeBudget;
+}
+
+/**
+ * Decoded bytes per pixel: the packed RGB result. libvips streams the decode itself through
+ * small line buffers, so a decode's peak is about this times its pixels plus the file's bytes.
+ */
+export const BYTES_PER_PIXEL = 3;
+
+/**
+ * How much of a file is read to judge it (format, pixel count) before the rest is read: most
+ * images fit whole (one read, as many round trips on libuv's busy pool as readFile), and a
+ * JPEG's frame header comes after EXIF/XMP segments of up to 64 KiB each.
+ */
+export const HEAD_BYTES = 1024 * 1024;
+
+/**
+ * A weighted FIFO semaphore over bytes: a decode holds (its pixels × BYTES_PER_PIXEL + its file
+ * size) from just before its file is read whole until its pixels are decoded, so the decodes in
+ * flight together never hold more than the capacity — however many run at once and however big
+ * the images are. One image always fits: capacity is the largest single image allowed.
+ */
+export class DecodeBudget {
+  private used = 0;
+  private readonly waiters: { bytes: number; go: () => void }[] = [];
+
+  constructor(readonly capacity: number) {}
+
+  /** The budget for images of at most `maxPixels` pixels and files of at most `maxFileBytes`. */
+  static forLimits(maxPixels: number, maxFileBytes: number): DecodeBudget | undefined {
+    if (!(maxPixels > 0) || !Number.isFinite(maxPixels) || !(maxFileBytes > 0) || !Number.isFinite(maxFileBytes)) return undefined;
+    return new DecodeBudget(maxPixels * BYTES_PER_PIXEL + maxFileBytes);
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Waits until `bytes` (clamped to the capacity) are free; resolves to the release function. */
+  async acquire(bytes: number): Promise<() => void> {
+    const want = Math.min(Math.max(0, bytes), this.capacity);
+    if (this.waiters.length === 0 && this.used + want <= this.capacity) this.used += want;
+    else await new Promise<void>((go) => this.waiters.push({ bytes: want, go }));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= want;
+      this.wake();
+    };
+  }
+
+  private wake(): void {
+    while (this.waiters.length > 0 && this.used + this.waiters[0]!.bytes <= this.capacity) {
+      const next = this.waiters.shift()!;
+      this.used += next.bytes;
+      next.go();
+    }
+  }
 }
 
 function fail(code: ErrorCode, message: string): DecodeResult {
@@ -40,26 +108,116 @@ function readErrorResult(path: string, err: unknown): DecodeResult {
     case 'EACCES':
     case 'EPERM':
       return fail('UNREADABLE', `${path}: permission denied`);
+    case 'ENXIO': // open() of a socket, or of a device with nothing behind it
+      return fail('SPECIAL_FILE', `${path}: is a socket or device, not a regular file`);
     default:
       return fail('UNREADABLE', `${path}: cannot read file (${code ?? detail})`);
   }
 }
 
-/** Read `path` and decode it; see decodeBuffer for the decoding rules. */
+/**
+ * Read `path` and decode it; see decodeBuffer for the decoding rules. Only regular files are
+ * read: the file is opened without blocking (a FIFO with no writer would otherwise hang the
+ * open) and checked with fstat on the open descriptor (not a stat before opening, which a
+ * rename could race). Every read is bounded by `maxFileBytes`, and the file's format and pixel
+ * count are judged from its first HEAD_BYTES before the rest is read or anything is decoded.
+ */
 export async function decodeImage(path: string, opts: DecodeOptions): Promise<DecodeResult> {
-  let buf: Buffer;
+  let opened: { fh: FileHandle; st: Stats };
   try {
-    buf = await readFile(path);
+    opened = await openRegularFile(path);
   } catch (err) {
+    if (err instanceof NotRegularFileError) {
+      if (err.isDirectory) return fail('IS_DIRECTORY', `${path}: is a directory, not an image file`);
+      return fail('SPECIAL_FILE', `${path}: ${err.message}; only regular files are read`);
+    }
     return readErrorResult(path, err);
   }
-  return decodeBuffer(buf, path, opts);
+  try {
+    return await decodeOpenFile(opened.fh, opened.st.size, path, opts);
+  } catch (err) {
+    return readErrorResult(path, err);
+  } finally {
+    await opened.fh.close().catch(() => {});
+  }
+}
+
+async function decodeOpenFile(fh: FileHandle, size: number, path: string, opts: DecodeOptions): Promise<DecodeResult> {
+  if (size === 0) return fail('EMPTY_FILE', `${path}: file is empty (0 bytes)`);
+  const maxFileBytes = positiveOr(opts.maxFileBytes, DEFAULTS.maxFileBytes);
+  if (size > maxFileBytes) {
+    return fail('TOO_LARGE', `${path}: file is ${size} bytes, above the limit of ${maxFileBytes} bytes (--max-file-size)`);
+  }
+
+  const head = await readAt(fh, Math.min(size, HEAD_BYTES), 0);
+  const judged = judgeContent(head, path, opts);
+  if (judged) return judged;
+  const limit = pixelLimit(opts.maxPixels);
+  const format = sniffFormat(head)!;
+  const dims = isVector(format) ? null : (headerDimensions(head, format) ?? (await libvipsDimensions(head)));
+  if (dims && limit !== false && dims.width * dims.height > limit) return tooLarge(path, `${dims.width}x${dims.height}`, limit);
+
+  // Unknown dimensions (a header past the first bytes, a vector): assume the largest allowed.
+  const pixels = dims ? dims.width * dims.height : limit === false ? 0 : limit;
+  const release = opts.budget ? await opts.budget.acquire(pixels * BYTES_PER_PIXEL + size) : () => {};
+  try {
+    let buf = head;
+    if (head.length < size && head.length > 0) {
+      // The rest goes straight after the head in one buffer of the file's size.
+      buf = Buffer.allocUnsafe(size);
+      head.copy(buf);
+      const rest = await readInto(fh, buf, head.length, head.length);
+      if (head.length + rest < size) buf = buf.subarray(0, head.length + rest); // the file shrank
+    }
+    return await decodeBuffer(buf, path, opts);
+  } finally {
+    release();
+  }
+}
+
+/** Width and height as libvips reads them from the header bytes; null when the prefix is not enough. */
+async function libvipsDimensions(head: Buffer): Promise<{ width: number; height: number } | null> {
+  try {
+    const m = await sharp(head, { limitInputPixels: false }).metadata();
+    return m.width && m.height ? { width: m.width, height: m.height } : null;
+  } catch {
+    return null;
+  }
+}
+
+function pixelLimit(maxPixels: number): number | false {
+  return Number.isFinite(maxPixels) && maxPixels > 0 ? Math.floor(maxPixels) : false;
+}
+
+function positiveOr(v: number | undefined, fallback: number): number {
+  return v !== undefined && v > 0 ? v : fallback;
+}
+
+function tooLarge(label: string, size: string, limit: number): DecodeResult {
+  return fail('TOO_LARGE', `${label}: image${size ? ` (${size})` : ''} has more pixels than the limit of ${limit}`);
+}
+
+/**
+ * Refuses content that is not a raster image we decode, whatever the file is called: unknown
+ * bytes (a text file or a disk image named .jpg) and, unless allowed, vector formats, whose
+ * rendering size the file itself chooses. null: go on.
+ */
+function judgeContent(head: Uint8Array, label: string, opts: DecodeOptions): DecodeResult | null {
+  const format = sniffFormat(head);
+  if (format === null) return fail('DECODE_FAILED', `${label}: cannot decode image (Input buffer contains unsupported image format)`);
+  if (format === 'pdf') return fail('UNSUPPORTED_TYPE', `${label}: is a PDF document, not an image`);
+  if (format === 'svg' && !opts.allowVector) {
+    return fail('UNSUPPORTED_TYPE', `${label}: is an SVG (vector) image; vector images are refused unless --allow-vector is given`);
+  }
+  return null;
 }
 
 /** Decode encoded image bytes; `label` names the image in error messages (usually its path). */
 export async function decodeBuffer(buf: Uint8Array, label: string, opts: DecodeOptions): Promise<DecodeResult> {
   if (buf.length === 0) return fail('EMPTY_FILE', `${label}: file is empty (0 bytes)`);
-  const limit = Number.isFinite(opts.maxPixels) && opts.maxPixels > 0 ? Math.floor(opts.maxPixels) : false;
+  const judged = judgeContent(buf, label, opts);
+  if (judged) return judged;
+  const limit = pixelLimit(opts.maxPixels);
   try {
     const { data, info } = await sharp(buf, {
       limitInputPixels: limit,
@@ -82,8 +240,7 @@ export async function decodeBuffer(buf: Uint8Array, label: string, opts: DecodeO
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/exceeds pixel limit/i.test(message)) {
-      const size = await headerSize(buf);
-      return fail('TOO_LARGE', `${label}: image${size} has more pixels than the limit of ${limit}`);
+      return tooLarge(label, await headerSize(buf), limit as number);
     }
     return fail('DECODE_FAILED', `${label}: cannot decode image (${describeDecodeFailure(buf, message)})`);
   }
@@ -124,12 +281,8 @@ function oneLine(message: string): string {
   return kept.join('; ');
 }
 
-/** " (W×H)" from the header alone, or "" when even that cannot be read. */
+/** "W×H" from the header alone, or "" when even that cannot be read. */
 async function headerSize(buf: Uint8Array): Promise<string> {
-  try {
-    const m = await sharp(buf, { limitInputPixels: false }).metadata();
-    return m.width && m.height ? ` (${m.width}x${m.height})` : '';
-  } catch {
-    return '';
-  }
+  const dims = await libvipsDimensions(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
+  return dims ? `${dims.width}x${dims.height}` : '';
 }

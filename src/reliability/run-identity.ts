@@ -9,7 +9,7 @@ import { sha256File } from '../model/digest.js';
 import { RESULTS_SCHEMA, describeDifferences, diffProvenance, type JsonValue, type Provenance, type ResultsHeader } from '../outputs/provenance.js';
 import type { ModelInfo } from '../types.js';
 
-type IdentityConfig = Pick<RunConfig, 'post' | 'maxPixels'>;
+type IdentityConfig = Pick<RunConfig, 'post' | 'maxPixels' | 'maxFileBytes' | 'allowVector'>;
 type IdentityModel = Pick<ModelInfo, 'path' | 'task' | 'names' | 'imgsz'>;
 
 /**
@@ -25,6 +25,9 @@ export function resultOptions(cfg: IdentityConfig, model: IdentityModel): Record
     agnostic_nms: cfg.post.agnostic,
     imgsz: [...model.imgsz],
     max_pixels: cfg.maxPixels,
+    // Which files become TOO_LARGE or UNSUPPORTED_TYPE records instead of detections.
+    max_file_bytes: cfg.maxFileBytes,
+    allow_vector: cfg.allowVector,
   };
   // Task options count only where they change the records: a mask format means nothing to detect.
   if (model.task === 'segment') {

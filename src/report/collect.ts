@@ -57,7 +57,7 @@ export interface ReportData {
   detsPerImage: number[];
   failures: FailureGroup[];
   gallery: { most: GalleryItem[]; lowest: GalleryItem[]; random: GalleryItem[] };
-  /** Records that carry masks, keypoints, rotated boxes or top-5 classes. */
+  /** Images whose detections carry masks (polygon or RLE), keypoints or rotated boxes, or that carry top-5 classes. */
   shapes: { segments: number; keypoints: number; obb: number; classify: number };
 }
 
@@ -151,7 +151,7 @@ export class ReportCollector {
       }
       minConfidence = Math.min(minConfidence, conf);
     }
-    if (dets.some((d) => d.segments)) this.shapes.segments++;
+    if (dets.some((d) => d.segments || d.rle)) this.shapes.segments++;
     if (dets.some((d) => d.keypoints)) this.shapes.keypoints++;
     if (dets.some((d) => d.obb)) this.shapes.obb++;
 

@@ -58,9 +58,18 @@ function header(v: ReportView): string {
   const processed = d.ok + d.failed;
   rows.push(['images', `<b data-count="images">${num(processed)}</b> (<span data-count="ok">${num(d.ok)}</span> ok, <span data-count="failed">${num(d.failed)}</span> failed${s && s.images.skipped > 0 ? `, ${num(s.images.skipped)} non-image files skipped` : ''}${s && s.images.not_started > 0 ? `, ${num(s.images.not_started)} not started` : ''})`]);
   rows.push(['detections', `<b data-count="detections">${num(d.detections)}</b> in ${num(d.classes.length)} classes`]);
+  const sh = d.shapes;
+  const shapes = [
+    sh.segments > 0 ? `masks on ${num(sh.segments)}` : null,
+    sh.keypoints > 0 ? `keypoints on ${num(sh.keypoints)}` : null,
+    sh.obb > 0 ? `rotated boxes on ${num(sh.obb)}` : null,
+    sh.classify > 0 ? `top-5 classes on ${num(sh.classify)}` : null,
+  ].filter((x) => x !== null);
+  if (shapes.length > 0) rows.push(['task data', `${shapes.join(', ')} images`]);
   if (s) {
     const m = s.model;
     rows.push(['model', `${esc(basename(m.path))} <span class="muted">(${esc(m.task ?? 'detect')}, ${esc(m.layout)}, ${m.imgsz[0]}×${m.imgsz[1]}, ${m.classes} classes, ${esc(m.dtype)}${m.sha256 ? `, sha256 ${esc(m.sha256.slice(0, 12))}` : ''})</span>`]);
+    if (s.inputs) rows.push(['inputs', s.inputs.map((i) => `<code>${esc(i)}</code>`).join(', ')]);
     rows.push(['device', `${esc(s.device.used)} <span class="muted">(${esc(s.device.provider)}; ${s.parallelism.workers}×${s.parallelism.threads} threads, batch ${s.parallelism.batch})</span>`]);
     rows.push(['started', `${esc(s.started_at)} <span class="muted">→ ${esc(s.ended_at)}</span>`]);
     rows.push(['wall time', `${s.wall_s.toFixed(1)} s <span class="muted">(start-up ${s.startup_s.toFixed(1)} s)</span>`]);

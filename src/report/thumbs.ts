@@ -3,7 +3,6 @@
 // the embedded images is capped so the report stays a file that opens quickly.
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { scaleDetection } from '../draw/geometry.js';
 import { LabelTiles } from '../draw/label-tiles.js';
 import { annotateImage } from '../draw/render.js';
 import type { GalleryItem } from './collect.js';
@@ -30,10 +29,8 @@ async function renderThumb(item: GalleryItem, opts: ThumbOptions, tiles: LabelTi
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) return { ok: false, reason: `decoded to ${info.channels} channels` };
     // Detections are in the pixels of the image the run saw; the file may have been replaced since.
-    const sx = item.width ? info.width / item.width : 1;
-    const sy = item.height ? info.height / item.height : 1;
-    const dets = item.detections.map((d) => scaleDetection(d, sx, sy));
-    const jpeg = await annotateImage({ data, width: info.width, height: info.height }, dets, { maxSide: null, quality: opts.quality, tiles });
+    const detScale = item.width ? info.width / item.width : 1;
+    const jpeg = await annotateImage({ data, width: info.width, height: info.height }, item.detections, { maxSide: null, quality: opts.quality, tiles, detScale });
     return { ok: true, dataUri: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: info.width, height: info.height };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
