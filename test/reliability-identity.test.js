@@ -63,7 +63,7 @@ test('identity: every results file starts with a provenance header; the shared r
     assert.equal(h.model.sha256, sha);
     assert.equal(h.model.file, 'm.onnx');
     assert.match(h.model.names_sha256, /^[0-9a-f]{64}$/);
-    assert.deepEqual(h.options, { agnostic_nms: false, allow_vector: false, classes: [0, 1], conf: 0.3, imgsz: [64, 64], iou: 0.7, max_det: 300, max_file_bytes: 268435456, max_pixels: 268402689 });
+    assert.deepEqual(h.options, { agnostic_nms: false, allow_vector: false, classes: [0, 1], conf: 0.3, imgsz: [64, 64], iou: 0.7, max_det: 300, max_file_bytes: 268435456, max_pixels: 134217728 });
     assert.equal(h.version, JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')).version);
 
     const info = { header: null };
