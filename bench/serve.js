@@ -11,12 +11,12 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin', 'yolo-serve');
 const TIME = '/usr/bin/time';
 
-/** Counts newlines appended to a file since the last call. */
+/** Counts result lines appended to a file since the last call (not the provenance header line it starts with). */
 class LineCounter {
   constructor(file) {
     this.file = file;
     this.offset = 0;
-    this.lines = 0;
+    this.lines = -1;
     this.buf = Buffer.alloc(1 << 20);
   }
   poll() {
@@ -24,9 +24,9 @@ class LineCounter {
     try {
       size = statSync(this.file).size;
     } catch {
-      return this.lines;
+      return Math.max(0, this.lines);
     }
-    if (size <= this.offset) return this.lines;
+    if (size <= this.offset) return Math.max(0, this.lines);
     const fd = openSync(this.file, 'r');
     try {
       while (this.offset < size) {
@@ -38,7 +38,7 @@ class LineCounter {
     } finally {
       closeSync(fd);
     }
-    return this.lines;
+    return Math.max(0, this.lines);
   }
 }
 
@@ -111,7 +111,7 @@ export async function measureServe({ args, out, expected, env = {}, bin = BIN })
   clearInterval(timer);
   const tEnd = performance.now();
   poll();
-  last ??= { t: tEnd, lines: counter.lines, cpu: NaN };
+  last ??= { t: tEnd, lines: Math.max(0, counter.lines), cpu: NaN };
   let peakKb = hwm;
   if (useTime) {
     const m = /PEAK_RSS_KB=(\d+)/.exec(stderr);
@@ -119,8 +119,8 @@ export async function measureServe({ args, out, expected, env = {}, bin = BIN })
     stderr = stderr.replace(/PEAK_RSS_KB=\d+\s*/, '');
   }
   const summary = stderr.split('\n').filter((l) => l.startsWith('yolo-serve:')).pop() ?? '';
-  if (exitCode !== 0 || counter.lines !== expected) {
-    throw new Error(`yolo-serve exited ${exitCode} after ${counter.lines}/${expected} lines:\n${stderr.trim()}`);
+  if (exitCode !== 0 || Math.max(0, counter.lines) !== expected) {
+    throw new Error(`yolo-serve exited ${exitCode} after ${Math.max(0, counter.lines)}/${expected} lines:\n${stderr.trim()}`);
   }
   const processed = last.lines - (first?.lines ?? 0);
   const processingS = (last.t - (first?.t ?? t0)) / 1000;

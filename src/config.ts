@@ -60,6 +60,8 @@ export interface RunConfig {
   resume: boolean;
   retryFailed: boolean;
   overwrite: boolean;
+  /** Let --resume append to a file written by a different run (model, options); said loudly. */
+  force: boolean;
   maxFailures: number | null;
   maxFailureRate: number | null;
 

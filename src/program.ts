@@ -49,6 +49,7 @@ interface BatchFlags {
   maxFileSize?: string;
   allowVector?: boolean;
   overwrite?: boolean;
+  force?: boolean;
   resume?: boolean;
   retryFailed?: boolean;
   maxFailures?: string;
@@ -117,6 +118,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
     resume: Boolean(f.resume),
     retryFailed: Boolean(f.retryFailed),
     overwrite: Boolean(f.overwrite),
+    force: Boolean(f.force),
     maxFailures: f.maxFailures !== undefined ? parseNumber('--max-failures', f.maxFailures, { min: 0, integer: true }) : null,
     maxFailureRate: f.maxFailureRate !== undefined ? parseNumber('--max-failure-rate', f.maxFailureRate, { min: 0, max: 1 }) : null,
     shard: resolveShard(f.shard !== undefined ? parseShard(f.shard) : null, shardCount, env),
@@ -163,6 +165,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--overwrite', 'replace an existing output file')
     .option('--resume', 'continue an earlier run: skip images already in --out and append the rest')
     .option('--retry-failed', 'with --resume, process images recorded as failed again')
+    .option('--force', 'with --resume, append even though --out was written by a different model or options (mixes results; said loudly)')
     .option('--max-failures <n>', 'stop the run (exit 1) once more than N images have failed')
     .option('--max-failure-rate <r>', 'stop the run (exit 1) once more than this fraction of images has failed, e.g. 0.05')
     .option('--shard <index/count>', 'process only shard INDEX of COUNT (zero-based), e.g. 3/16')

@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 
 import { COCO80 } from '../dist/model/names.js';
-import { coco128Dir, errorLines, modelsDir, parseCsv, parseJsonl, requireShared, runCli, samplesDir, sharedDir } from './helpers/cli.js';
+import { coco128Dir, errorLines, modelsDir, parseCsv, parseJsonl, requireShared, resultsHeader, runCli, samplesDir, sharedDir } from './helpers/cli.js';
 
 const haveShared = fs.existsSync(sharedDir);
 let tmp;
@@ -81,7 +81,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const JSONL_KEYS = ['path', 'width', 'height', 'detections', 'error'];
 const DETECTION_KEYS = ['name', 'class', 'confidence', 'box'];
 const BOX_KEYS = ['x1', 'y1', 'x2', 'y2'];
-const CSV_HEADER = ['path', 'width', 'height', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'error'];
+const CSV_HEADER = ['path', 'width', 'height', 'detections', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'error'];
 
 const hasDecimals = (v, n) => Math.abs(v * 10 ** n - Math.round(v * 10 ** n)) < 1e-6;
 
@@ -91,13 +91,14 @@ function csvToRecords(rows) {
   const records = [];
   for (const row of rows.slice(1)) {
     assert.equal(row.length, CSV_HEADER.length, `row has ${row.length} fields: ${row.join(',')}`);
-    const [p, width, height, cls, name, conf, x1, y1, x2, y2, error] = row;
+    const [p, width, height, count, cls, name, conf, x1, y1, x2, y2, error] = row;
     let rec = records[records.length - 1];
     if (!rec || rec.path !== p) {
       rec = { path: p, width: width === '' ? null : Number(width), height: height === '' ? null : Number(height), detections: [], error: null, rows: 0 };
       records.push(rec);
     }
     rec.rows++;
+    rec.count = Number(count);
     if (error !== '') {
       const at = error.indexOf(': ');
       rec.error = { code: error.slice(0, at), message: error.slice(at + 2) };
@@ -111,7 +112,9 @@ function csvToRecords(rows) {
   for (const r of records) {
     // No image disappears, and an image is either one error row, one empty row or one row per detection.
     assert.equal(r.rows, r.error ? 1 : Math.max(1, r.detections.length), `${r.path}: ${r.rows} rows`);
+    assert.equal(r.count, r.detections.length, `${r.path}: every row carries the image's detection count`);
     delete r.rows;
+    delete r.count;
   }
   return records;
 }
@@ -276,8 +279,9 @@ describe('failed images and CSV', () => {
     const run = await runCli(['batch', ...inputs, '--model', model('yolov8n_int8_640.onnx'), '--out', out, '--format', 'csv']);
     assertExit(run, 1);
     const text = fs.readFileSync(out, 'utf8');
+    assert.ok(resultsHeader(text), 'the first line is the provenance header');
     const rows = parseCsv(text);
-    assert.equal(text.split('\n').length - 1, rows.length, 'no field spans lines');
+    assert.equal(text.split('\n').length - 2, rows.length, 'no field spans lines');
     const records = csvToRecords(rows);
     assert.deepEqual(records.map((r) => r.path), inputs);
     assert.deepEqual(records.slice(0, GOOD.length), results.v8, 'CSV carries exactly the JSONL values');
@@ -285,7 +289,7 @@ describe('failed images and CSV', () => {
     assert.equal(trunc.error.code, 'DECODE_FAILED');
     assert.equal(zero.error.code, 'EMPTY_FILE');
     // Images without detections still get their row.
-    assert.ok(rows.some((r) => r[0] === tmpPath('blank.png') && r[1] === '320' && r[2] === '240' && r[3] === ''));
+    assert.ok(rows.some((r) => r[0] === tmpPath('blank.png') && r[1] === '320' && r[2] === '240' && r[3] === '0' && r[4] === ''));
   });
 });
 

@@ -180,6 +180,7 @@ describe('command line → RunConfig', () => {
       resume: false,
       retryFailed: false,
       overwrite: false,
+      force: false,
       maxFailures: null,
       maxFailureRate: null,
       shard: null,

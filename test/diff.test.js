@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { pairDetections } from '../dist/evaluate/diff.js';
-import { coco128Dir, modelsDir, requireShared, runCli } from './helpers/cli.js';
+import { coco128Dir, modelsDir, requireShared, runCli, withoutHeader } from './helpers/cli.js';
 
 const det = (cls, conf, x1, y1, x2, y2, name = `c${cls}`) => ({ name, class: cls, confidence: conf, box: { x1, y1, x2, y2 } });
 const rec = (p, detections, error = null) => ({ path: p, width: error ? null : 100, height: error ? null : 100, detections, error });
@@ -97,7 +97,7 @@ test('synthetic runs: counts, moved, only-in-one, failures, retries, JSONL vs CS
   fs.writeFileSync(path.join(dir, 'junk.jsonl'), 'hello\n');
   const junk = await runCli(['diff', path.join(dir, 'old.jsonl'), path.join(dir, 'junk.jsonl')]);
   assert.equal(junk.code, 2);
-  assert.match(junk.stderr, /junk\.jsonl line 1: invalid JSON/);
+  assert.match(junk.stderr, /junk\.jsonl: not a yolo-serve results file/);
 });
 
 test('two real models on 12 coco128 images (yolov8n JSONL vs yolo11n CSV), a self-diff and a merged shard output', async (t) => {
@@ -117,7 +117,7 @@ test('two real models on 12 coco128 images (yolov8n JSONL vs yolo11n CSV), a sel
   const j = JSON.parse(r.stdout);
   // Every detection is either paired or added/removed, in total and per class.
   const count = (file) => {
-    const text = fs.readFileSync(file, 'utf8');
+    const text = withoutHeader(fs.readFileSync(file, 'utf8')); // the provenance line first
     return file.endsWith('.csv') ? text.trim().split('\n').slice(1).filter((l) => !/,,,,,,,,$/.test(l)).length : text.trim().split('\n').reduce((n, l) => n + JSON.parse(l).detections.length, 0);
   };
   assert.equal(j.images.compared, 12);
@@ -135,9 +135,10 @@ test('two real models on 12 coco128 images (yolov8n JSONL vs yolo11n CSV), a sel
   assert.equal(self.confidence.max_abs_delta, 0);
 
   // Shards written in a scrambled order and merged: the same as the unsharded run.
-  const lines = fs.readFileSync(v8, 'utf8').trim().split('\n');
-  fs.writeFileSync(path.join(dir, 'p0.jsonl'), lines.filter((_, i) => i % 2 === 1).reverse().join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'p1.jsonl'), lines.filter((_, i) => i % 2 === 0).join('\n') + '\n');
+  // Each part keeps the run's provenance header (line 1): merge refuses parts without one.
+  const [header, ...lines] = fs.readFileSync(v8, 'utf8').trim().split('\n');
+  fs.writeFileSync(path.join(dir, 'p0.jsonl'), [header, ...lines.filter((_, i) => i % 2 === 1).reverse()].join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'p1.jsonl'), [header, ...lines.filter((_, i) => i % 2 === 0)].join('\n') + '\n');
   const merged = path.join(dir, 'merged.csv');
   assert.equal((await runCli(['merge', merged, path.join(dir, 'p0.jsonl'), path.join(dir, 'p1.jsonl'), '--quiet'])).code, 0);
   const m = JSON.parse((await runCli(['diff', v8, merged, '--json', '--fail-if', 'changed-images>0'])).stdout);

@@ -10,6 +10,7 @@ import { UsageError } from '../dist/config.js';
 import { runCli, writeImages, writeSyntheticModel } from './helpers/shard-fixtures.js';
 import { toRunConfig } from '../dist/program.js';
 import { runBatch } from '../dist/commands/batch.js';
+import { formatHeaderLine } from '../dist/outputs/provenance.js';
 
 // Records as batch writes them (JSONL), for images under /d.
 const det = (name, cls, conf, x1) => `{"name":"${name}","class":${cls},"confidence":${conf},"box":{"x1":${x1},"y1":2,"x2":30,"y2":40}}`;
@@ -21,7 +22,20 @@ const C_OK = `{"path":"/d/c.jpg","width":8,"height":6,"detections":[${det('cat',
 const D = `{"path":"/d/sub/d.jpg","width":5,"height":5,"detections":[],"error":null}`;
 const E = `{"path":"/d/a b.jpg","width":7,"height":7,"detections":[],"error":null}`;
 
-const CSV_HEAD = 'path,width,height,class,name,confidence,x1,y1,x2,y2,error\n';
+const CSV_HEAD = 'path,width,height,detections,class,name,confidence,x1,y1,x2,y2,error\n';
+
+// Every part starts with the provenance header of the run that wrote it; all parts here are of one run.
+const PROV = {
+  schema: 1,
+  version: '0.1.0',
+  task: 'detect',
+  model: { file: 'm.onnx', sha256: 'a'.repeat(64), names_sha256: 'b'.repeat(64) },
+  options: { agnostic_nms: false, classes: null, conf: 0.25, imgsz: [64, 64], iou: 0.7, max_det: 300, max_pixels: 268402689 },
+};
+const HEAD_J = formatHeaderLine({ provenance: PROV, mixed: [] }, 'jsonl');
+const HEAD_C = formatHeaderLine({ provenance: PROV, mixed: [] }, 'csv');
+/** What merge writes: the header, then the records. */
+const merged = (...recs) => HEAD_J + jsonl(...recs);
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'yolo-merge-'));
 
@@ -50,7 +64,7 @@ async function parts(dir, contents, ext = 'jsonl') {
   const files = [];
   for (const [i, text] of contents.entries()) {
     const file = path.join(dir, `part-${i}.${ext}`);
-    await writeFile(file, text);
+    await writeFile(file, text === '' ? '' : (ext === 'csv' ? HEAD_C : HEAD_J) + text);
     files.push(file);
   }
   return files;
@@ -107,7 +121,7 @@ test('merge: parts in input order → one file in path order, byte for byte', ()
     const s = io();
     const r = await runMerge(opts(out, files), s.io);
     assert.equal(r.exitCode, 0);
-    assert.equal(await readFile(out, 'utf8'), jsonl(B, E, A, C_OK, D));
+    assert.equal(await readFile(out, 'utf8'), merged(B, E, A, C_OK, D));
     assert.equal(r.report.images, 5);
     assert.equal(s.stderr(), `yolo-serve merge: 5 images from 4 parts → ${out} (jsonl)\n`);
     // No temporary file left beside the output.
@@ -122,7 +136,7 @@ test('merge: within one part the last record wins (a retried failure), silently 
     const r = await runMerge(opts(out, files), s.io);
     assert.equal(r.exitCode, 0);
     assert.equal(r.report.superseded, 1);
-    assert.equal(await readFile(out, 'utf8'), jsonl(B, A, C_OK));
+    assert.equal(await readFile(out, 'utf8'), merged(B, A, C_OK));
     assert.match(s.stderr(), /3 images from 2 parts .*\(jsonl\), 1 superseded by a later record in the same part\n$/);
   }));
 
@@ -134,7 +148,7 @@ test('merge: identical duplicates (across parts, or twice in one) are kept once,
     const r = await runMerge(opts(out, files), s.io);
     assert.equal(r.exitCode, 0);
     assert.equal(r.report.repeats, 2);
-    assert.equal(await readFile(out, 'utf8'), jsonl(B, A));
+    assert.equal(await readFile(out, 'utf8'), merged(B, A));
     assert.match(s.stderr(), /warning: 2 duplicate records \(identical to one kept\) dropped/);
   }));
 
@@ -146,7 +160,7 @@ test('merge: different records for one image in two parts are a conflict: exit 1
     const r = await runMerge(opts(out, files, { quiet: true }), s.io);
     assert.equal(r.exitCode, 1);
     assert.deepEqual(r.report.conflicts, [{ path: '/d/a.jpg', parts: [files[0], files[2]] }]);
-    assert.equal(await readFile(out, 'utf8'), jsonl(B, A, C_OK));
+    assert.equal(await readFile(out, 'utf8'), merged(B, A, C_OK));
     // Errors are printed even with --quiet.
     assert.equal(
       s.stderr(),
@@ -169,7 +183,7 @@ test('merge --inputs: images in no part are missing (exit 1, --missing-out manif
     assert.deepEqual(r.report.missing, [path.join(data, 'B.jpg'), path.join(data, 'z.png')]);
     assert.deepEqual(r.report.extra, [path.join(data, 'gone.jpg')]);
     assert.equal(await readFile(missingOut, 'utf8'), `${path.join(data, 'B.jpg')}\n${path.join(data, 'z.png')}\n`);
-    assert.equal(await readFile(out, 'utf8'), jsonl(rec('a.jpg'), rec('c.jpg'), rec('gone.jpg'), rec('sub/d.jpg')));
+    assert.equal(await readFile(out, 'utf8'), merged(rec('a.jpg'), rec('c.jpg'), rec('gone.jpg'), rec('sub/d.jpg')));
     const err = s.stderr();
     assert.match(err, new RegExp(`2 input images are in no part \\(listed in ${missingOut}\\):\\n  ${path.join(data, 'B.jpg')}\\n  ${path.join(data, 'z.png')}\\n`));
     assert.match(err, /warning: 1 image in the parts is not in --inputs \(kept\)/);
@@ -190,7 +204,7 @@ test('merge: a part cut short (torn last line) is reported, its torn record skip
     const r = await runMerge(opts(out, files), s.io);
     assert.equal(r.exitCode, 1);
     assert.deepEqual(r.report.tornParts, [files[0]]);
-    assert.equal(await readFile(out, 'utf8'), jsonl(A, C_OK));
+    assert.equal(await readFile(out, 'utf8'), merged(A, C_OK));
     assert.match(s.stderr(), /part-0\.jsonl ends in an incomplete record \(was its run interrupted\?\); that record was skipped/);
   }));
 
@@ -198,11 +212,11 @@ test('merge CSV: rows regrouped per image (a failed row and its retry stay two r
   withDir(async (dir) => {
     const p0 =
       CSV_HEAD +
-      '/d/sub/d.jpg,5,5,,,,,,,,\n' +
-      '/d/c.jpg,,,,,,,,,,DECODE_FAILED: truncated\n' +
-      '/d/c.jpg,8,6,0,cat,0.9,0,2,30,40,\n' +
-      '"/d/a b.jpg",7,7,,,,,,,,\n';
-    const p1 = CSV_HEAD + '/d/a.jpg,64,48,0,cat,0.5,1,2,30,40,\n/d/a.jpg,64,48,1,dog,0.25,3,2,30,40,\n/d/B.jpg,10,10,,,,,,,,\n';
+      '/d/sub/d.jpg,5,5,0,,,,,,,,\n' +
+      '/d/c.jpg,,,0,,,,,,,,DECODE_FAILED: truncated\n' +
+      '/d/c.jpg,8,6,1,0,cat,0.9,0,2,30,40,\n' +
+      '"/d/a b.jpg",7,7,0,,,,,,,,\n';
+    const p1 = CSV_HEAD + '/d/a.jpg,64,48,2,0,cat,0.5,1,2,30,40,\n/d/a.jpg,64,48,2,1,dog,0.25,3,2,30,40,\n/d/B.jpg,10,10,0,,,,,,,,\n';
     const files = await parts(dir, [p0, p1, CSV_HEAD], 'csv');
     const out = path.join(dir, 'merged.csv');
     const r = await runMerge(opts(out, files), io().io);
@@ -210,16 +224,17 @@ test('merge CSV: rows regrouped per image (a failed row and its retry stay two r
     assert.equal(r.report.superseded, 1, 'the failed c.jpg row is an older record, not part of the retry');
     assert.equal(
       await readFile(out, 'utf8'),
-      CSV_HEAD +
-        '/d/B.jpg,10,10,,,,,,,,\n' +
-        '/d/a b.jpg,7,7,,,,,,,,\n' +
-        '/d/a.jpg,64,48,0,cat,0.5,1,2,30,40,\n/d/a.jpg,64,48,1,dog,0.25,3,2,30,40,\n' +
-        '/d/c.jpg,8,6,0,cat,0.9,0,2,30,40,\n' +
-        '/d/sub/d.jpg,5,5,,,,,,,,\n',
+      HEAD_C +
+        CSV_HEAD +
+        '/d/B.jpg,10,10,0,,,,,,,,\n' +
+        '/d/a b.jpg,7,7,0,,,,,,,,\n' +
+        '/d/a.jpg,64,48,2,0,cat,0.5,1,2,30,40,\n/d/a.jpg,64,48,2,1,dog,0.25,3,2,30,40,\n' +
+        '/d/c.jpg,8,6,1,0,cat,0.9,0,2,30,40,\n' +
+        '/d/sub/d.jpg,5,5,0,,,,,,,,\n',
     );
     const asJsonl = path.join(dir, 'merged.jsonl');
     assert.equal((await runMerge(opts(asJsonl, files), io().io)).exitCode, 0);
-    assert.equal(await readFile(asJsonl, 'utf8'), jsonl(B, E, A, C_OK, D));
+    assert.equal(await readFile(asJsonl, 'utf8'), merged(B, E, A, C_OK, D));
   }));
 
 test('merge: empty parts give an empty result; OUT may be one of the parts (written aside, then renamed)', () =>
@@ -227,26 +242,26 @@ test('merge: empty parts give an empty result; OUT may be one of the parts (writ
     const empties = await parts(dir, ['', CSV_HEAD], 'csv');
     const out = path.join(dir, 'm.csv');
     assert.equal((await runMerge(opts(out, empties), io().io)).exitCode, 0);
-    assert.equal(await readFile(out, 'utf8'), CSV_HEAD);
+    assert.equal(await readFile(out, 'utf8'), HEAD_C + CSV_HEAD);
 
     const files = await parts(dir, [jsonl(D, A), jsonl(B)]);
     const r = await runMerge(opts(files[0], files, { overwrite: true }), io().io);
     assert.equal(r.exitCode, 0);
-    assert.equal(await readFile(files[0], 'utf8'), jsonl(B, A, D));
+    assert.equal(await readFile(files[0], 'utf8'), merged(B, A, D));
   }));
 
 test('merge usage errors: nothing written, UsageError (exit 2)', () =>
   withDir(async (dir) => {
     const [j] = await parts(dir, [jsonl(A)]);
     const c = path.join(dir, 'c.csv');
-    await writeFile(c, CSV_HEAD + '/d/B.jpg,10,10,,,,,,,,\n');
+    await writeFile(c, HEAD_C + CSV_HEAD + '/d/B.jpg,10,10,0,,,,,,,,\n');
     const bad = path.join(dir, 'bad.jsonl');
-    await writeFile(bad, `${A}\n{"path": 1}\n`);
+    await writeFile(bad, `${HEAD_J}${A}\n{"path": 1}\n`);
     const out = path.join(dir, 'out.jsonl');
     const rejects = (o, re) => assert.rejects(runMerge(o, io().io), (e) => e instanceof UsageError && re.test(e.message));
     await rejects(opts(out, [j, c]), /parts mix formats \(.*part-0\.jsonl is jsonl, .*c\.csv is csv\)/);
     await rejects(opts(out, [j, path.join(dir, 'nope.jsonl')]), /part not found: .*nope\.jsonl/);
-    await rejects(opts(out, [j, bad]), /cannot merge: .*bad\.jsonl line 2: not a result record/);
+    await rejects(opts(out, [j, bad]), /cannot merge: .*bad\.jsonl line 3: not a result record/);
     await rejects(opts(out, [j], { missingOut: 'm.txt' }), /--missing-out needs --inputs/);
     await rejects(opts(out, [j], { summaries: ['s.json'] }), /--summaries and --summary-out go together/);
     await assert.rejects(readFile(out), { code: 'ENOENT' });
@@ -260,7 +275,7 @@ test('CLI: merge exit codes 0 / 1 / 2 and - for stdout', () =>
     const files = await parts(dir, [jsonl(C_OK, A), jsonl(B)]);
     const ok = await runCli(['merge', '-', ...files]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, jsonl(B, A, C_OK));
+    assert.equal(ok.stdout, merged(B, A, C_OK));
     const conflict = await parts(path.join(dir), [jsonl(A), jsonl(A2)]);
     const c = await runCli(['merge', path.join(dir, 'c.jsonl'), ...conflict, '-q']);
     assert.equal(c.code, 1);
@@ -268,7 +283,7 @@ test('CLI: merge exit codes 0 / 1 / 2 and - for stdout', () =>
     // (A missing OUT/PART argument is commander's usage error: exit 2 once every subcommand
     // has exitOverride — see program.ts main.)
     const csv = path.join(dir, 'x.csv');
-    await writeFile(csv, CSV_HEAD);
+    await writeFile(csv, HEAD_C + CSV_HEAD);
     const usage = await runCli(['merge', path.join(dir, 'u.jsonl'), ...files, csv]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /^yolo-serve: parts mix formats/);

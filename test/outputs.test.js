@@ -69,25 +69,28 @@ test('formatJsonlLine: exact key order, no index, errors as objects', () => {
 });
 
 test('formatCsvRows: exact text for ok, empty and failed images; parses back', () => {
-  assert.equal(CSV_HEADER, 'path,width,height,class,name,confidence,x1,y1,x2,y2,error\n');
+  assert.equal(CSV_HEADER, 'path,width,height,detections,class,name,confidence,x1,y1,x2,y2,error\n');
   const okText = formatCsvRows(OK);
+  // Every row of an image carries its detection count, so a record cut short is recognisable.
   assert.equal(
     okText,
-    '"/data/a,b ""quoted""\nline é 猫.jpg",640,480,0,person,0.91234,1.5,2,300.25,400,\n' +
-      '"/data/a,b ""quoted""\nline é 猫.jpg",640,480,16,dog,0.5,5,6,7,8,\n',
+    '"/data/a,b ""quoted""\nline é 猫.jpg",640,480,2,0,person,0.91234,1.5,2,300.25,400,\n' +
+      '"/data/a,b ""quoted""\nline é 猫.jpg",640,480,2,16,dog,0.5,5,6,7,8,\n',
   );
-  assert.equal(formatCsvRows(EMPTY), '/data/empty.png,10,20,,,,,,,,\n');
+  assert.equal(formatCsvRows(EMPTY), '/data/empty.png,10,20,0,,,,,,,,\n');
   assert.equal(
     formatCsvRows(FAILED),
-    '"/data/bad, ""one"".jpg",,,,,,,,,,DECODE_FAILED: Input buffer contains unsupported image format\n',
+    '"/data/bad, ""one"".jpg",,,0,,,,,,,,DECODE_FAILED: Input buffer contains unsupported image format\n',
   );
+  // A field holding '#' is quoted: no row can pass for the '#' header line (pandas comment='#').
+  assert.equal(formatCsvRows({ ...EMPTY, path: '/data/#1.png' }), '"/data/#1.png",10,20,0,,,,,,,,\n');
   const rows = parseCsv(CSV_HEADER + okText + formatCsvRows(EMPTY) + formatCsvRows(FAILED)).map((r) => r.fields);
   assert.deepEqual(rows, [
-    ['path', 'width', 'height', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'error'],
-    [TRICKY, '640', '480', '0', 'person', '0.91234', '1.5', '2', '300.25', '400', ''],
-    [TRICKY, '640', '480', '16', 'dog', '0.5', '5', '6', '7', '8', ''],
-    ['/data/empty.png', '10', '20', '', '', '', '', '', '', '', ''],
-    [FAILED.path, '', '', '', '', '', '', '', '', '', 'DECODE_FAILED: Input buffer contains unsupported image format'],
+    ['path', 'width', 'height', 'detections', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'error'],
+    [TRICKY, '640', '480', '2', '0', 'person', '0.91234', '1.5', '2', '300.25', '400', ''],
+    [TRICKY, '640', '480', '2', '16', 'dog', '0.5', '5', '6', '7', '8', ''],
+    ['/data/empty.png', '10', '20', '0', '', '', '', '', '', '', '', ''],
+    [FAILED.path, '', '', '0', '', '', '', '', '', '', '', 'DECODE_FAILED: Input buffer contains unsupported image format'],
   ]);
 });
 
@@ -126,6 +129,7 @@ for (const format of ['jsonl', 'csv']) {
       results: 3003,
       tornTail: false,
       validBytes: Buffer.byteLength(text),
+      header: null,
     });
     await rm(dir, { recursive: true });
   });
@@ -224,7 +228,7 @@ test('torn tails: JSONL', async () => {
   const file = path.join(dir, 't.jsonl');
   const good = formatJsonlLine(OK) + '\n' + formatJsonlLine(EMPTY) + '\n';
   await writeFile(file, good + formatJsonlLine(FAILED).slice(0, 30));
-  assert.deepEqual(await scanResults(file, 'jsonl'), { results: 2, tornTail: true, validBytes: Buffer.byteLength(good) });
+  assert.deepEqual(await scanResults(file, 'jsonl'), { results: 2, tornTail: true, validBytes: Buffer.byteLength(good), header: null });
   assert.deepEqual(await collect(readJsonlResults(file)), [stored(OK), stored(EMPTY)]);
 
   // A complete record missing only its newline is still torn: the writer never finished it.
@@ -249,16 +253,28 @@ test('torn tails: CSV drops the image whose rows may be incomplete', async () =>
     results: 1,
     tornTail: true,
     validBytes: Buffer.byteLength(CSV_HEADER + a),
+    header: null,
   });
   assert.deepEqual(await collect(readCsvResults(file)), [stored(EMPTY)]);
 
-  // Torn inside a quoted path that contains a newline: the record boundary is unknowable, so
-  // the last complete image (EMPTY) is dropped too — it is simply re-processed on resume.
+  // Torn inside a quoted path that contains a newline: EMPTY's record says it is complete (one
+  // row, count 0), so it stays; the torn image is redone on resume.
   await writeFile(file, CSV_HEADER + a + b.slice(0, b.indexOf('\n') + 3));
   assert.deepEqual(await scanResults(file, 'csv'), {
-    results: 0,
+    results: 1,
     tornTail: true,
-    validBytes: Buffer.byteLength(CSV_HEADER),
+    validBytes: Buffer.byteLength(CSV_HEADER + a),
+    header: null,
+  });
+
+  // Cut exactly between the two rows of one image: every line is whole, yet the record has 1 of
+  // its 2 rows — torn, not an image with one detection.
+  await writeFile(file, CSV_HEADER + a + b.slice(0, secondRowStart));
+  assert.deepEqual(await scanResults(file, 'csv'), {
+    results: 1,
+    tornTail: true,
+    validBytes: Buffer.byteLength(CSV_HEADER + a),
+    header: null,
   });
 
   // Clean file: both images, all bytes valid.
@@ -268,7 +284,12 @@ test('torn tails: CSV drops the image whose rows may be incomplete', async () =>
     results: 2,
     tornTail: false,
     validBytes: Buffer.byteLength(CSV_HEADER + a + b),
+    header: null,
   });
+
+  // A record interrupted mid-file by another image's row (an edited or joined file) is an error.
+  await writeFile(file, CSV_HEADER + b.slice(0, secondRowStart) + a);
+  await assert.rejects(collect(readCsvResults(file)), /line 4: the record of [\s\S]* has 1 of its 2 rows, then another image's row/);
 
   await writeFile(file, 'id,file\n1,x\n');
   await assert.rejects(collect(readCsvResults(file)), /line 1: not a results CSV/);

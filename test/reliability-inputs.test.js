@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expandInputs } from '../dist/inputs/expand.js';
@@ -150,7 +150,7 @@ test('hostile inputs: each becomes an error record with a stable code; the run c
   assert.match(retry.stderr, /resume: 13 of 13 images already in .* \(3 ok, 10 failed\), retrying 10 failed; 10 to do/);
   const after = await readFile(outCsv, 'utf8');
   assert.ok(after.startsWith(before));
-  assert.equal(after.split('path,width,height,class').length, 2); // no second header
+  assert.equal(after.split('path,width,height,detections,class').length, 2); // no second header
   const final = await readRecordedState(outCsv, 'csv');
   assert.equal(final.get(p('hostile', 'zero.jpg')), null);
   assert.equal(final.get(p('hostile', 'broken.jpg')), null);
@@ -170,7 +170,7 @@ test('error budget: --max-failures and --max-failure-rate stop the run with exit
   const res = await runCli(['batch', b, '--model', MODEL, '--out', out, '--max-failures', '3', '-q']);
   assert.equal(res.code, 1, res.stderr);
   assert.match(res.stderr, new RegExp(`^yolo-serve: stopping: 4 of 5 images failed \\(80%\\), above --max-failures 3 — last error: ${escape(last('04'))}$`, 'm'));
-  const lines = (await readFile(out, 'utf8')).split('\n').slice(0, -1);
+  const lines = (await readFile(out, 'utf8')).split('\n').slice(1, -1); // records: after the header
   // In-flight images still finish, but the run stops long before the 41st.
   assert.ok(lines.length >= 5 && lines.length < 41, `${lines.length} records`);
   assert.match(res.stderr, new RegExp(`${41 - lines.length} images not processed; rerun the same command with --resume`));
@@ -198,10 +198,15 @@ test('output safety: flags that contradict --resume are usage errors (exit 2)', 
   const b = await runCli(['batch', JPG_A, '--model', MODEL, '--out', out, '--retry-failed']);
   assert.equal(b.code, 2);
   assert.match(b.stderr, /--retry-failed only applies with --resume/);
-  await writeFile(out, '{"path": "/x.jpg", "detections": []}\nnot json\n');
+  // A results file whose second record is garbage: refused, naming the line, and left as it was.
+  const first = await runCli(['batch', JPG_A, '--model', MODEL, '--out', out, '-q']);
+  assert.equal(first.code, 0, first.stderr);
+  await appendFile(out, 'not json\n');
+  const before = await readFile(out);
   const c = await runCli(['batch', JPG_A, '--model', MODEL, '--out', out, '--resume']);
   assert.equal(c.code, 2);
-  assert.match(c.stderr, /cannot resume from .*flags\.jsonl: .*line 2: invalid JSON/);
+  assert.match(c.stderr, /cannot resume from .*flags\.jsonl: .*line 3: invalid JSON/);
+  assert.deepEqual(await readFile(out), before);
 });
 
 test('permissions (as uid 65534): unreadable image → UNREADABLE; unwritable output → exit 2 before work', async (t) => {

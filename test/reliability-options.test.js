@@ -43,7 +43,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const classesOf = (stdout) => JSON.parse(stdout).detections.map((d) => `${d.class} ${d.name}`);
+// stdout: the provenance header line, then the one image's record.
+const classesOf = (stdout) => JSON.parse(stdout.trim().split('\n').at(-1)).detections.map((d) => `${d.class} ${d.name}`);
 
 test('item 8: --classes with an id the model does not have is a usage error naming the class count', async () => {
   const res = await runCli(['batch', img, '--model', model, '--out', '-', '--classes', '999'], { env });

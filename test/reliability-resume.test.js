@@ -72,14 +72,14 @@ test('SIGKILL mid-run, torn last line, then --resume: the output equals an unint
   if (!(await requireShared(t))) return;
   const out = path.join(dir, 'killed.jsonl');
   const run = startCli(args(out));
-  await waitForLines(out, 5);
+  await waitForLines(out, 6); // the header and 5 records
   run.child.kill('SIGKILL');
   const killed = await run.done;
   assert.equal(killed.signal, 'SIGKILL');
   const written = await assertWholeRecords(out, 'jsonl');
   assert.ok(written >= 5 && written < COUNT, `killed after ${written} of ${COUNT}`);
   // A kill in the middle of a write leaves a partial record; make sure there is one.
-  const nextLine = reference.jsonl.split('\n')[written];
+  const nextLine = reference.jsonl.split('\n')[written + 1]; // line 0 is the header
   await appendFile(out, nextLine.slice(0, Math.floor(nextLine.length / 2)));
 
   const resumed = await runCli(['batch', manifest, '--model', MODEL, '--out', out, '--resume']);

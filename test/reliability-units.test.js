@@ -14,6 +14,18 @@ import { GuardedSink, OutputError } from '../dist/reliability/guarded-sink.js';
 import { RunGuard, EXIT_RUN_FAILED } from '../dist/reliability/run-guard.js';
 import { formatJsonlLine, formatCsvRows, CSV_HEADER } from '../dist/outputs/index.js';
 import { readCsvResults, scanResults } from '../dist/outputs/read-results.js';
+import { formatHeaderLine } from '../dist/outputs/provenance.js';
+
+// The provenance header every results file starts with (resume refuses files without one).
+const PROV = {
+  schema: 1,
+  version: '0.1.0',
+  task: 'detect',
+  model: { file: 'm.onnx', sha256: 'a'.repeat(64), names_sha256: 'b'.repeat(64) },
+  options: { conf: 0.25 },
+};
+const HEAD_J = formatHeaderLine({ provenance: PROV, mixed: [] }, 'jsonl');
+const HEAD_C = formatHeaderLine({ provenance: PROV, mixed: [] }, 'csv');
 
 const ok = (p, n = 1) => ({
   index: 0,
@@ -170,7 +182,7 @@ test('selectRemaining: last record per path wins; failures kept unless retried; 
 test('planResume (JSONL): cuts a torn tail, reads the final state per path, keeps order', async () => {
   const dir = await tempDir();
   const out = path.join(dir, 'o.jsonl');
-  const lines = [ok('/a.jpg'), bad('/b.jpg'), bad('/c.jpg'), ok('/c.jpg', 2)].map((r) => formatJsonlLine(r) + '\n').join('');
+  const lines = HEAD_J + [ok('/a.jpg'), bad('/b.jpg'), bad('/c.jpg'), ok('/c.jpg', 2)].map((r) => formatJsonlLine(r) + '\n').join('');
   const torn = formatJsonlLine(ok('/d.jpg')).slice(0, 25);
   await writeFile(out, lines + torn);
   const cfg = { out, format: 'jsonl', resume: true, retryFailed: false, overwrite: false };
@@ -188,7 +200,7 @@ test('planResume (JSONL): cuts a torn tail, reads the final state per path, keep
   );
 
   // Paths are compared normalised, as input expansion produces them.
-  await writeFile(out, formatJsonlLine(ok('/x/./y/../a.jpg')) + '\n');
+  await writeFile(out, HEAD_J + formatJsonlLine(ok('/x/./y/../a.jpg')) + '\n');
   const again = await planResume(cfg, jobs('/x/a.jpg'));
   assert.equal(again.jobs.length, 0);
   await rm(dir, { recursive: true });
@@ -237,17 +249,18 @@ test('planResume: missing, empty or non-regular output means "do everything"; ga
   assert.equal(plan.jobs.length, 2);
   assert.equal((await planResume({ ...cfg, resume: false }, all)).jobs, all);
   await writeFile(cfg.out, 'not json\n');
-  await assert.rejects(planResume(cfg, all), /cannot resume from .*none\.jsonl: .*line 1: invalid JSON/);
+  await assert.rejects(planResume(cfg, all), /cannot resume from .*none\.jsonl: not a yolo-serve results file \(its first line is neither/);
+  await writeFile(cfg.out, HEAD_J + 'not json\n');
+  await assert.rejects(planResume(cfg, all), /cannot resume from .*none\.jsonl: .*line 2: invalid JSON.*left untouched/);
   await rm(dir, { recursive: true });
 });
 
 test('planResume (CSV): a torn multi-row record is cut whole; the records before it stay', async () => {
   const dir = await tempDir();
   const out = path.join(dir, 'o.csv');
-  const head = CSV_HEADER + formatCsvRows(ok('/a.jpg', 2)) + formatCsvRows(bad('/b.jpg'));
+  const head = HEAD_C + CSV_HEADER + formatCsvRows(ok('/a.jpg', 2)) + formatCsvRows(bad('/b.jpg'));
   const cRows = formatCsvRows(ok('/c.jpg', 3));
-  // Killed inside c's record, after its first two rows: the reader cannot know how many rows c
-  // had, so all of c goes.
+  // Killed inside c's record, after its first two rows: c's rows say it has 3, so all of c goes.
   const torn = cRows.split('\n').slice(0, 2).join('\n') + '\n' + cRows.split('\n')[2].slice(0, 9);
   await writeFile(out, head + torn);
   const cfg = { out, format: 'csv', resume: true, retryFailed: false, overwrite: false };

@@ -21,7 +21,8 @@ const ortVersion = createRequire(import.meta.url)('onnxruntime-node/package.json
 
 
 
-const readJsonl = (file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+// Records only: a results file's first line is its provenance header.
+const readJsonl = (file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => !r.yolo_serve);
 const PROGRESS_LINE = /^\[progress\] \d+\/13 images \(\d+%\) \d+\.\d img\/s, \d+ failed, ETA (\?|\d+s|\d+m\d\ds)$/;
 
 let tmp;
@@ -172,7 +173,8 @@ test('halves: --no-progress and --quiet print no status lines; their summaries m
   ];
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 1, b.stderr);
-  const stdoutLines = a.stdout.split('\n').filter(Boolean);
+  const [header, ...stdoutLines] = a.stdout.split('\n').filter(Boolean);
+  assert.ok(JSON.parse(header).yolo_serve, 'stdout starts with the provenance header');
   assert.equal(stdoutLines.length, half);
   for (const l of stdoutLines) assert.ok(JSON.parse(l).path.startsWith(imagesDir), 'stdout holds only result records');
   assert.doesNotMatch(a.stderr, /\[progress\]/);

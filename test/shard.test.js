@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { resultsHeader, withoutHeader } from './helpers/cli.js';
 import { shardKey, shardOf, selectShard, resolveShard, describeShard } from '../dist/inputs/shard.js';
 import { shardRoot, globBase, commonRoot } from '../dist/inputs/shard-root.js';
 import { expandInputs } from '../dist/inputs/expand.js';
@@ -295,7 +296,7 @@ const mergeOptions = (out, parts, extra = {}) => ({ ...toMergeOptions(out, parts
 
 /** An output file as one string per image (JSONL line, or the CSV rows of one path). */
 async function readRecords(file, format) {
-  const text = await readFile(file, 'utf8');
+  const text = withoutHeader(await readFile(file, 'utf8'));
   if (format === 'jsonl') return lines(text);
   const rows = lines(text).slice(1);
   const groups = [];
@@ -307,7 +308,7 @@ async function readRecords(file, format) {
   return groups.map((g) => g.rows.join('\n'));
 }
 
-test('an empty shard is not an error: exit 0, empty output (CSV: header only)', async () => {
+test('an empty shard is not an error: exit 0, empty output (the provenance header; CSV: and the column names)', async () => {
   const dir = await tempDir();
   try {
     const model = writeSyntheticModel(path.join(dir, 'm.onnx'));
@@ -316,11 +317,13 @@ test('an empty shard is not an error: exit 0, empty output (CSV: header only)', 
     // 'img-000.png' is in shard 0 of 8 (see the formula test), so shard 5 of 8 is empty.
     await writeImages(images, 1);
     await rm(path.join(images, 'broken.jpg'));
-    for (const [out, content] of [['e.jsonl', ''], ['e.csv', 'path,width,height,class,name,confidence,x1,y1,x2,y2,error\n']]) {
+    for (const [out, content] of [['e.jsonl', ''], ['e.csv', 'path,width,height,detections,class,name,confidence,x1,y1,x2,y2,error\n']]) {
       const r = await batch([images], { model, out: path.join(dir, out), shard: '5/8' });
       assert.equal(r.exitCode, 0);
       assert.match(r.stderr, /^shard 5\/8: 0 of 1 images$/m);
-      assert.equal(await readFile(path.join(dir, out), 'utf8'), content);
+      const text = await readFile(path.join(dir, out), 'utf8');
+      assert.ok(resultsHeader(text), 'an empty part still says what produced it');
+      assert.equal(withoutHeader(text), content);
     }
     const quiet = await batch([images], { model, out: path.join(dir, 'q.jsonl'), shard: '5/8', quiet: true });
     assert.doesNotMatch(quiet.stderr, /shard 5\/8/, '--quiet: no shard line');
@@ -362,7 +365,7 @@ test('real model (yolo11n_int8_320), real CLI, 12 coco128 images: shards from JO
     const full = path.join(dir, 'full.jsonl');
     const r = await runCli(['batch', manifest, ...common, '--out', full]);
     assert.equal(r.code, 0, r.stderr);
-    const records = lines(await readFile(full, 'utf8'));
+    const records = lines(withoutHeader(await readFile(full, 'utf8')));
     assert.equal(records.length, 12);
 
     const count = 3;
@@ -377,11 +380,11 @@ test('real model (yolo11n_int8_320), real CLI, 12 coco128 images: shards from JO
     const union = [];
     for (const [index, res] of results.entries()) {
       assert.equal(res.code, 0, res.stderr);
-      const part = lines(await readFile(parts[index], 'utf8'));
+      const part = lines(withoutHeader(await readFile(parts[index], 'utf8')));
       assert.match(res.stderr, new RegExp(`^shard ${index}/3 \\(from JOB_COMPLETION_INDEX\\): ${part.length} of 12 images$`, 'm'));
       union.push(...part);
     }
-    t.diagnostic(`shard sizes: ${results.map((_, i) => lines(fs.readFileSync(parts[i], 'utf8')).length).join(',')}`);
+    t.diagnostic(`shard sizes: ${results.map((_, i) => lines(withoutHeader(fs.readFileSync(parts[i], 'utf8'))).length).join(',')}`);
     assert.deepEqual([...union].sort(), [...records].sort());
 
     const merged = path.join(dir, 'merged.jsonl');

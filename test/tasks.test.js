@@ -179,15 +179,15 @@ describe('task fields in files', () => {
   });
   test('CSV: one JSON column per task field between y2 and error; parsed back', () => {
     const cols = ['segments', 'rle'];
-    assert.deepEqual(csvColumnsFor(cols), ['path', 'width', 'height', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'segments', 'rle', 'error']);
+    assert.deepEqual(csvColumnsFor(cols), ['path', 'width', 'height', 'detections', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'segments', 'rle', 'error']);
     assert.deepEqual(taskColumnsOfHeader(csvColumnsFor(cols)), cols);
     assert.equal(taskColumnsOfHeader(['path', 'x']), null);
     const text = formatCsvRows(r, cols);
     const [rec] = parseCsv(text);
-    assert.equal(rec.fields[10], '{"x":[1,2],"y":[3,4]}');
-    assert.equal(rec.fields[11], '');
+    assert.equal(rec.fields[11], '{"x":[1,2],"y":[3,4]}');
+    assert.equal(rec.fields[12], '');
     const back = parseCsvResultRow(rec.fields, cols);
     assert.deepEqual(back.detection.segments, { x: [1, 2], y: [3, 4] });
-    assert.throws(() => parseCsvResultRow(rec.fields), /expected 11 fields, got 13/);
+    assert.throws(() => parseCsvResultRow(rec.fields), /expected 12 fields, got 14/);
   });
 });

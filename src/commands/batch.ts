@@ -1,8 +1,7 @@
 // `yolo-serve batch`: wires the stages together for one run and turns the outcome into an exit
 // code. Everything that can be checked before work starts is checked here, so a bad flag, model
 // or input never costs a half-written output.
-import { access, constants, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import type { RunConfig } from '../config.js';
@@ -27,7 +26,10 @@ import { DecodeBudget, type DecodeOptions } from '../preprocess/decode.js';
 import { prepareVisualOutputs } from '../annotate/index.js';
 import { writeReport } from '../report/index.js';
 import { describeReport } from './report.js';
+import { OutputLock } from '../reliability/output-lock.js';
+import { checkOutputNotInput, checkOutputTarget, type OutputTarget } from '../reliability/output-target.js';
 import { describeResume, planResume } from '../reliability/resume.js';
+import { runProvenance } from '../reliability/run-identity.js';
 import type { RunResult, StopReason } from '../reliability/run-guard.js';
 import { EXIT_RUN_FAILED } from '../exit-codes.js';
 import { RunGuard } from '../reliability/run-guard.js';
@@ -46,6 +48,19 @@ export interface Io {
 export type RunOutcome = RunResult;
 
 export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
+  // The output is checked and locked first: a second run on the same --out fails fast, and
+  // nothing below (resume's repair, the sink) touches the file without holding the lock.
+  const target = await checkOutputTarget(cfg);
+  const lock = target.regular && target.real ? await OutputLock.acquire(target.real, { notice: (line) => io.stderr.write(`${line}\n`) }) : null;
+  if (lock && io.signals) lock.installSignalRelease(io.signals);
+  try {
+    return await runLockedBatch(cfg, io, target, lock);
+  } finally {
+    lock?.releaseSync();
+  }
+}
+
+async function runLockedBatch(cfg: RunConfig, io: Io, target: OutputTarget, lock: OutputLock | null): Promise<RunOutcome> {
   const report = new RunReport(cfg, { stderr: io.stderr });
   const say = (line: string) => {
     if (!cfg.quiet) io.stderr.write(`${line}\n`);
@@ -59,11 +74,13 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   // --classes is checked against the model's classes, and names become ids, before any work; the
   // report and the workers then see the ids actually kept.
   cfg.post = { ...cfg.post, classes: resolveClasses(cfg.post.classes, cfg.classNames, model.names, cfg.modelPath) };
-  await checkOutputTarget(cfg);
+  await checkOutputNotInput(target, cfg.inputs, expanded.jobs);
   await checkSummaryTarget(cfg.summaryPath, cfg.out);
   const saver = await prepareVisualOutputs(cfg, process.cwd());
+  // What produced the results: the output's header, and what --resume checks the file against.
+  const provenance = await runProvenance(cfg, model);
   // Resume plans over this shard's own jobs: what an earlier run of it already wrote is skipped.
-  const resume = await planResume(cfg, jobs);
+  const resume = await planResume(cfg, jobs, { provenance, force: cfg.force, warn: (line) => io.stderr.write(`yolo-serve: ${line}\n`) });
   const resumeNote = describeResume(cfg, resume, jobs.length);
   if (resumeNote) say(resumeNote);
   const labels = cfg.saveTxt ? await openLabelWriter(cfg.saveTxt, cfg.saveConf) : null;
@@ -110,7 +127,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     if (cfg.verbose) say(describeCalibration(calibration));
   }
   // From here until the outputs are closed, SIGINT/SIGTERM and the error budget stop the run gracefully.
-  const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr });
+  const guard = new RunGuard({ maxFailures: cfg.maxFailures, maxFailureRate: cfg.maxFailureRate, signals: io.signals, stderr: io.stderr, beforeDie: () => lock?.releaseSync() });
   try {
     if (cfg.device === 'auto' && pool.device === 'cpu' && (plan.skipped.length > 0 || pool.fallbacks.length > 0)) {
       // One short line: the reasons without their fix-it hints (`yolo-serve inspect` shows those).
@@ -121,7 +138,11 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     const layout = spec.layout;
     pool.configure({ type: 'configure', spec, names: model.names, post: cfg.post });
 
-    const sink = guard.guardSink(await openSink(cfg.out, cfg.format, { append: cfg.resume, taskColumns: taskNamed(model.task)!.csvColumns }));
+    const opened = await openSink(cfg.out, cfg.format, { append: cfg.resume, header: { provenance, mixed: [] }, taskColumns: taskNamed(model.task)!.csvColumns }).catch((err: Error) => {
+      throw new UsageError(err.message);
+    });
+    // The report counts a record once it has reached the output, not when it is handed over.
+    const sink = guard.guardSink(opened, (r) => report.onResult(r));
     report.startProgress(resume.jobs.length);
     const outcome = await guard.drive(sink, resume.jobs.length, (signal) =>
       runPipeline(resume.jobs, pool, sink, {
@@ -133,10 +154,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
         preprocess: taskNamed(model.task)!.preprocess,
         decode: decodeOptions(cfg),
         metrics: report.metrics,
-        onResult: (r) => {
-          report.onResult(r);
-          labels?.write(r);
-        },
+        onResult: labels ? (r) => labels.write(r) : undefined,
         onWritten: saver ? (r, image) => saver.enqueue(r, image) : undefined,
         keepImages: saver !== null,
         signal,
@@ -216,24 +234,5 @@ async function openLabelWriter(dir: string, withConf: boolean): Promise<LabelWri
   const { LabelWriter } = await import('../exports/yolo-txt.js');
   return LabelWriter.open(dir, withConf).catch((err: Error) => {
     throw new UsageError(`--save-txt ${dir}: ${err.message}`);
-  });
-}
-
-/** The output must be writable and must not clobber earlier results by accident. */
-async function checkOutputTarget(cfg: RunConfig): Promise<void> {
-  if (cfg.out === '-') return;
-  const st = await stat(cfg.out).catch(() => null);
-  if (st?.isDirectory()) throw new UsageError(`--out ${cfg.out} is a directory; give a file path`);
-  if (st && st.size > 0 && !cfg.overwrite && !cfg.resume) {
-    throw new UsageError(`output ${cfg.out} already exists; pass --overwrite to replace it or --resume to continue it`);
-  }
-  if (st?.isFile()) {
-    await access(cfg.out, constants.W_OK).catch(() => {
-      throw new UsageError(`cannot write output ${cfg.out}: permission denied`);
-    });
-  }
-  const dir = dirname(resolve(cfg.out));
-  await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot write output ${cfg.out}: directory ${dir} ${err.code === 'ENOENT' ? 'does not exist' : 'is not writable'}`);
   });
 }

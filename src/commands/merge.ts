@@ -17,9 +17,12 @@ import { expandInputs } from '../inputs/expand.js';
 import { formatCsvRows } from '../outputs/csv.js';
 import type { TaskField } from '../types.js';
 import { formatJsonlLine } from '../outputs/jsonl.js';
+import { combineHeaders, describeDifferences, diffProvenance, type ResultsHeader } from '../outputs/provenance.js';
 import type { StoredResult } from '../outputs/read-results.js';
-import { formatFromPath, openSink, type ResultFormat } from '../outputs/sink.js';
-import { PartError, detectPartFormat, readRecord, scanPart, type PartTail } from '../merge/part-reader.js';
+import { formatFromPath, isOutputClosed, openSink, type ResultFormat } from '../outputs/sink.js';
+import { PartError, identifyPart, readRecord, scanPart, type PartTail } from '../merge/part-reader.js';
+import { resolveOutputPath } from '../reliability/output-target.js';
+import { EXIT_OUTPUT_CLOSED } from '../reliability/run-guard.js';
 import { comparePaths, pathGroups, pathOrder, resolveGroup } from '../merge/plan.js';
 import { mergeSummaryFiles } from './merge-summaries.js';
 
@@ -33,6 +36,8 @@ export interface MergeOptions {
   /** Output format; null: from OUT's extension, else the parts' format. */
   format: ResultFormat | null;
   overwrite: boolean;
+  /** Merge parts written by different runs (models, options) anyway; said loudly. */
+  force: boolean;
   /** The inputs the shards were run on (batch syntax); null: no missing/extra check. */
   inputs: string[] | null;
   recursive: boolean;
@@ -88,7 +93,7 @@ export async function runMerge(opts: MergeOptions, io: MergeIo): Promise<MergeOu
   const shout = (line: string) => io.stderr.write(`${line}\n`);
 
   await checkFlags(opts);
-  const partFormat = await partsFormat(opts.parts);
+  const { format: partFormat, header } = await partsIdentity(opts.parts, opts.force, shout);
   const format = opts.format ?? (opts.out === '-' ? null : formatFromPath(opts.out)) ?? partFormat ?? 'jsonl';
   // Summaries first: they are small, and a failure there should cost no merged output.
   if (opts.summaries) await mergeSummaryFiles(opts.summaries, opts.summaryOut!);
@@ -130,10 +135,12 @@ export async function runMerge(opts: MergeOptions, io: MergeIo): Promise<MergeOu
   // Pass 2: in path order, settle duplicates and write.
   const report: MergeReport = { images: 0, format, repeats: 0, superseded: 0, conflicts: [], tornParts, missing: [], extra: [] };
   const fds = opts.parts.map((file) => openSync(file, 'r'));
-  const target = opts.out === '-' ? '-' : tempNameFor(opts.out);
+  // Written beside the file OUT names (through a symlink: beside its target, which is replaced).
+  const real = opts.out === '-' ? '-' : await resolveOutputPath(opts.out);
+  const target = real === '-' ? '-' : tempNameFor(real);
   let written = false;
   try {
-    const sink = await openSink(target, format, { stdout: io.stdout, taskColumns: taskColumns ?? [] });
+    const sink = await openSink(target, format, { stdout: io.stdout, header, taskColumns: taskColumns ?? [] });
     try {
       const read = (e: number): StoredResult => {
         try {
@@ -163,10 +170,16 @@ export async function runMerge(opts: MergeOptions, io: MergeIo): Promise<MergeOu
         await sink.write({ index: report.images++, ...read(res.keep) });
       }
     } finally {
-      await sink.close();
+      await sink.close().catch((err: unknown) => {
+        if (!isOutputClosed(err)) throw err;
+      });
     }
-    if (target !== '-') await rename(target, opts.out);
+    if (target !== '-') await rename(target, real);
     written = true;
+  } catch (err) {
+    // `merge ... - | head`: the reader has what it wanted; stop quietly, as batch does.
+    if (target === '-' && isOutputClosed(err)) return { exitCode: EXIT_OUTPUT_CLOSED, report };
+    throw err;
   } finally {
     for (const fd of fds) closeSync(fd);
     if (!written && target !== '-') await unlink(target).catch(() => undefined);
@@ -226,25 +239,48 @@ async function checkFlags(opts: MergeOptions): Promise<void> {
   });
 }
 
-/** The one format all parts share (null when all are empty); mixed formats are refused. */
-async function partsFormat(parts: readonly string[]): Promise<ResultFormat | null> {
+/**
+ * The one format all parts share (null when all are empty; mixed formats are refused) and the
+ * merged output's header. Every non-empty part must carry a provenance header, and all must say
+ * the same run produced them; with `force`, differences are announced and the merged header
+ * records every run mixed in.
+ */
+async function partsIdentity(parts: readonly string[], force: boolean, shout: (line: string) => void): Promise<{ format: ResultFormat | null; header: ResultsHeader | null }> {
   let found: { format: ResultFormat; file: string } | null = null;
+  const headers: { file: string; header: ResultsHeader }[] = [];
   for (const file of parts) {
-    let f: ResultFormat | null;
+    let id;
     try {
-      f = await detectPartFormat(file);
+      id = await identifyPart(file);
     } catch (err) {
       throw asUsage(err);
     }
-    if (!f) continue;
+    if (!id.format) continue;
     // Duplicate detection compares records as their format stores them; a JSONL and a CSV record
     // of the same result can differ (CSV keeps no size for failed images), so formats are not mixed.
-    if (found && found.format !== f) {
-      throw new UsageError(`parts mix formats (${found.file} is ${found.format}, ${file} is ${f}); merge each format separately`);
+    if (found && found.format !== id.format) {
+      throw new UsageError(`parts mix formats (${found.file} is ${found.format}, ${file} is ${id.format}); merge each format separately`);
     }
-    found ??= { format: f, file };
+    found ??= { format: id.format, file };
+    if (!id.header) {
+      throw new UsageError(`cannot merge: ${file} has no provenance header (written before yolo-serve put one in every results file, or not by yolo-serve), so what produced it cannot be checked`);
+    }
+    headers.push({ file, header: id.header });
   }
-  return found?.format ?? null;
+  const problems: string[] = [];
+  const first = headers[0];
+  for (const { file, header } of headers) {
+    if (header.mixed.length > 0) problems.push(`${file} already mixes the results of ${header.mixed.length + 1} runs (see its first line)`);
+    if (first && file !== first.file) problems.push(...describeDifferences(diffProvenance(first.header.provenance, header.provenance), first.file, file));
+  }
+  if (problems.length > 0 && !force) {
+    throw new UsageError(
+      ['cannot merge: the parts were written by different runs, and one file must not mix results:', ...problems.map((p) => `  ${p}`),
+        'merge only parts of one run, or pass --force to mix them anyway'].join('\n'),
+    );
+  }
+  for (const p of problems) shout(`yolo-serve merge: WARNING: --force: mixing runs: ${p}`);
+  return { format: found?.format ?? null, header: combineHeaders(headers.map((h) => h.header)) };
 }
 
 async function expectedPaths(opts: MergeOptions, io: MergeIo): Promise<Set<string>> {
@@ -274,6 +310,7 @@ interface MergeFlags {
   inputs?: string[];
   format?: string;
   overwrite?: boolean;
+  force?: boolean;
   missingOut?: string;
   recursive: boolean;
   pathColumn: string;
@@ -289,6 +326,7 @@ export function toMergeOptions(out: string, parts: string[], f: MergeFlags): Mer
     parts,
     format: f.format ? parseFormat(f.format) : null,
     overwrite: Boolean(f.overwrite),
+    force: Boolean(f.force),
     inputs: f.inputs ?? null,
     recursive: f.recursive,
     pathColumn: f.pathColumn,
@@ -310,6 +348,7 @@ export function registerMergeCommand(program: Command, onExit: (code: number) =>
     .option('--missing-out <file>', 'with --inputs, write the missing images one per line (a manifest for a follow-up batch run)')
     .addOption(new Option('--format <format>', 'output format (default: from OUT extension, else the parts\' format)').choices(['jsonl', 'csv']))
     .option('--overwrite', 'replace an existing output file')
+    .option('--force', 'merge parts written by different models or options anyway (mixes results; said loudly)')
     .option('--no-recursive', 'with --inputs: do not descend into subdirectories (as for batch)')
     .option('--path-column <name>', 'with --inputs: column holding the image path in .csv manifests', DEFAULTS.pathColumn)
     .option('--summaries <files...>', 'shard run summaries (batch --summary) to merge into --summary-out')
@@ -328,8 +367,12 @@ Examples:
 Duplicates: within one part the last record for an image wins (resume appends retries); the same
 record in two parts is kept once with a warning; different records in two parts are a conflict.
 
+Every part must start with its provenance header, and all must come from one run (same model
+digest, options and yolo-serve version): otherwise exit 2 naming each difference (--force mixes).
+
 Exit codes: 0 merged cleanly, 1 conflicts, missing images or a part cut short (the merged file is
-still written), 2 usage error or unreadable part.`,
+still written), 2 usage error, unreadable part or parts of different runs, 141 OUT - closed by
+its reader.`,
     )
     .action(async (out: string, parts: string[], flags: MergeFlags) => {
       const { exitCode } = await runMerge(toMergeOptions(out, parts, flags), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });

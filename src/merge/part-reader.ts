@@ -3,12 +3,13 @@
 // written out (or compared with a duplicate). Memory then grows with the number of images, not
 // with the number of detections.
 import { readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { parseCsv } from '../inputs/csv-parse.js';
-import { looksLikeResultsCsv, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
+import { LEGACY_CSV_COLUMNS, parseCsvResultRow, type CsvResultRow } from '../outputs/csv.js';
+import type { ResultsHeader } from '../outputs/provenance.js';
+import { csvRecords, identifyResultsFile, jsonlLines, newCsvScan, parseJsonlResult, type StoredResult } from '../outputs/read-results.js';
+import { isHeaderLine } from '../outputs/provenance.js';
+import type { ResultFormat } from '../outputs/sink.js';
 import type { TaskField } from '../types.js';
-import { continuesCsvRecord, csvResultRows, jsonlLines, parseJsonlResult, type CsvScan, type StoredResult } from '../outputs/read-results.js';
-import { formatFromPath, type ResultFormat } from '../outputs/sink.js';
 
 /** One image record in a part: [start, end) bytes. */
 export interface RecordSpan {
@@ -27,25 +28,34 @@ export interface PartTail {
 /** A part that cannot be read as a results file. */
 export class PartError extends Error {}
 
+/** What a part is: its format (null for an empty file) and its provenance header (null: none). */
+export interface PartIdentity {
+  format: ResultFormat | null;
+  header: ResultsHeader | null;
+}
+
 /**
- * The part's format: from its extension, else from its first bytes ('{' → JSONL, the results
- * header → CSV). null for an empty file, which is a valid part of either format.
+ * The part's format and header, from its first line: a yolo-serve header, or (a file written
+ * before headers existed) a JSONL record or the results CSV column names. Anything else is a
+ * PartError. An empty file is a valid part of either format.
  */
-export async function detectPartFormat(file: string): Promise<ResultFormat | null> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(256);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const head = buf.toString('utf8', 0, bytesRead).trimStart();
-    if (head === '') return null;
-    const byName = formatFromPath(file);
-    if (byName) return byName;
-    if (head.startsWith('{')) return 'jsonl';
-    if (looksLikeResultsCsv(head)) return 'csv';
-    throw new PartError(`${file}: not a results file (neither JSONL records nor the results CSV header)`);
-  } finally {
-    await fh.close();
+export async function identifyPart(file: string): Promise<PartIdentity> {
+  const id = await identifyResultsFile(file);
+  switch (id.kind) {
+    case 'empty':
+      return { format: null, header: null };
+    case 'results':
+      return { format: id.format, header: id.header };
+    case 'legacy':
+      return { format: id.format, header: null };
+    default:
+      throw new PartError(`${file}: not a yolo-serve results file (${id.reason})`);
   }
+}
+
+/** The part's format (see identifyPart); null for an empty file. */
+export async function detectPartFormat(file: string): Promise<ResultFormat | null> {
+  return (await identifyPart(file)).format;
 }
 
 export function scanPart(file: string, format: ResultFormat, tail: PartTail): AsyncGenerator<RecordSpan> {
@@ -68,34 +78,25 @@ export function readRecord(fd: number, format: ResultFormat, span: { start: numb
 async function* scanJsonl(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
   // Same torn-tail rule as resume: bytes after the last newline are an interrupted write.
   for await (const line of jsonlLines(file, tail)) {
+    if (isHeaderLine(line.text)) {
+      if (line.lineNo === 1) continue;
+      throw new PartError(`${file} line ${line.lineNo}: a second provenance header (were two results files joined?)`);
+    }
     const r = parseJsonlRecord(line.text, `${file} line ${line.lineNo}`);
     yield { path: r.path, start: line.start, end: line.end };
   }
 }
 
-/**
- * CSV rows are grouped back into images by the same rule resume reads them with
- * (continuesCsvRecord): a failed attempt followed by its retry stays two records.
- */
+/** CSV rows are grouped into images by the one rule every reader uses (csvRecords). */
 async function* scanCsv(file: string, tail: PartTail): AsyncGenerator<RecordSpan> {
-  const scan: CsvScan = { tornTail: false, headerEnd: 0, wholeBytes: 0 };
-  let group: (RecordSpan & { row: CsvResultRow }) | null = null;
+  const scan = newCsvScan();
   try {
-    for await (const { row, start, end } of csvResultRows(file, scan)) {
-      if (group && continuesCsvRecord(group.row, row)) {
-        group.end = end;
-        continue;
-      }
-      if (group) yield { path: group.path, start: group.start, end: group.end };
-      group = { path: row.path, start, end, row };
-    }
+    for await (const rec of csvRecords(file, scan)) yield { path: rec.rows[0]!.path, start: rec.start, end: rec.end };
   } catch (err) {
     throw err instanceof PartError ? err : new PartError((err as Error).message);
   }
   tail.tornTail = scan.tornTail;
   tail.taskColumns = scan.taskColumns ?? [];
-  // After a torn write the last image may have lost detection rows too: drop it, as resume does.
-  if (group && !tail.tornTail) yield { path: group.path, start: group.start, end: group.end };
 }
 
 function parseCsvRecord(text: string, where: string, taskColumns: readonly TaskField[]): StoredResult {
@@ -104,7 +105,8 @@ function parseCsvRecord(text: string, where: string, taskColumns: readonly TaskF
     if (rec.fields.length === 1 && rec.fields[0] === '') continue;
     let row: CsvResultRow;
     try {
-      row = parseCsvResultRow(rec.fields, taskColumns);
+      // A file from before the count column has one field less (merge refuses such parts; other readers read them).
+      row = parseCsvResultRow(rec.fields, taskColumns, rec.fields.length === LEGACY_CSV_COLUMNS.length + taskColumns.length);
     } catch (err) {
       throw new PartError(`${where}: ${(err as Error).message}`);
     }

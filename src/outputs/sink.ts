@@ -9,6 +9,7 @@ import { csvHeaderFor, formatCsvRows } from './csv.js';
 import type { TaskField } from '../types.js';
 import { open } from 'node:fs/promises';
 import { formatJsonlLine } from './jsonl.js';
+import { formatHeaderLine, type ResultsHeader } from './provenance.js';
 
 export type ResultFormat = 'jsonl' | 'csv';
 
@@ -18,11 +19,19 @@ export interface ResultSink {
   /** Flushes; closes a file (resolving after its fd is closed), leaves stdout open. */
   close(): Promise<void>;
   readonly format: ResultFormat;
+  /**
+   * Optional: `listener` is called with each record once its bytes have reached the file or pipe
+   * (the OS took them); a record lost to a write error never is. Sinks without it are taken to
+   * commit a record when write() resolves.
+   */
+  setCommitListener?(listener: (r: ImageResult) => void): void;
 }
 
 export interface OpenSinkOptions {
-  /** Append to an existing file (the CSV header is written only if the file is empty). */
+  /** Append to an existing file (the header lines are written only if the file is empty). */
   append?: boolean;
+  /** The provenance header line that starts a new (or empty) output; absent or null: none. */
+  header?: ResultsHeader | null;
   /** The stream '-' means; default process.stdout (injectable for tests). */
   stdout?: Writable;
   /** CSV: the task's columns between y2 and error (tasks/*.ts csvColumns); none for detect. */
@@ -50,9 +59,11 @@ export async function openSink(
   const taskColumns = opts.taskColumns ?? [];
   const header = csvHeaderFor(taskColumns);
   const formatter = format === 'csv' ? (r: ImageResult) => formatCsvRows(r, taskColumns) : (r: ImageResult) => formatJsonlLine(r) + '\n';
+  // What starts a results file: the provenance header, then (CSV) the column names.
+  const lead = (opts.header ? formatHeaderLine(opts.header, format) : '') + (format === 'csv' ? header : '');
   if (target === '-') {
     const sink = new StreamSink(opts.stdout ?? process.stdout, 'stdout', false, format, formatter);
-    if (format === 'csv') await sink.writeText(header);
+    if (lead) await sink.writeText(lead);
     return sink;
   }
 
@@ -66,13 +77,22 @@ export async function openSink(
     stream.once('error', (err) => reject(sinkError(target, err)));
   });
   const sink = new StreamSink(stream, target, true, format, formatter);
-  if (format === 'csv' && !hasContent) await sink.writeText(header);
+  if (lead && !hasContent) await sink.writeText(lead);
   return sink;
+}
+
+/** True when `err` (or its cause) says the reader of a pipe went away (`| head -1`). */
+export function isOutputClosed(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') return true;
+  }
+  return false;
 }
 
 class StreamSink implements ResultSink {
   private failure: Error | null = null;
   private closed = false;
+  private onCommit: ((r: ImageResult) => void) | null = null;
 
   constructor(
     private readonly stream: Writable,
@@ -87,14 +107,21 @@ class StreamSink implements ResultSink {
     });
   }
 
-  write(r: ImageResult): Promise<void> {
-    return this.writeText(this.formatter(r));
+  setCommitListener(listener: (r: ImageResult) => void): void {
+    this.onCommit = listener;
   }
 
-  async writeText(text: string): Promise<void> {
+  write(r: ImageResult): Promise<void> {
+    // The stream calls back once the OS has the bytes (or with the error that lost them).
+    return this.writeText(this.formatter(r), (err) => {
+      if (!err) this.onCommit?.(r);
+    });
+  }
+
+  async writeText(text: string, done?: (err: Error | null | undefined) => void): Promise<void> {
     if (this.closed) throw new Error(`result sink ${this.label} is already closed`);
     this.throwIfFailed();
-    if (!this.stream.write(text)) await this.waitFor('drain');
+    if (!this.stream.write(text, done)) await this.waitFor('drain');
     this.throwIfFailed();
   }
 
@@ -142,9 +169,12 @@ class StreamSink implements ResultSink {
 async function checkCsvHeader(target: string, header: string): Promise<void> {
   const fh = await open(target, 'r');
   try {
-    const buf = Buffer.alloc(header.length);
+    const buf = Buffer.alloc(64 * 1024);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const found = buf.toString('utf8', 0, bytesRead);
+    let text = buf.toString('utf8', 0, bytesRead);
+    // The column line follows the provenance header line.
+    if (text.startsWith('#')) text = text.slice(text.indexOf('\n') + 1);
+    const found = text.slice(0, header.length);
     if (found !== header) {
       throw new Error(`${target} has the header '${found.split('\n')[0]}', but this run writes '${header.trim()}' (another task's columns?); write to a new file`);
     }

@@ -1,4 +1,5 @@
-// A ResultSink wrapper that (1) counts what really reached the output, (2) can be sealed so that
+// A ResultSink wrapper that (1) counts what really reached the output — records whose bytes the
+// OS took, not records merely handed to a stream that later failed — (2) can be sealed so that
 // images still in flight after an interruption are dropped rather than half-handled — resume
 // redoes them — and (3) turns any write failure into an OutputError, so a full disk is told apart
 // from a bug and stops the run with a clear message.
@@ -12,22 +13,36 @@ export class OutputError extends Error {}
 export type WrittenTally = ResultCounts;
 
 export class GuardedSink implements ResultSink {
+  /** Records that reached the output (see ResultSink.setCommitListener). */
   readonly tally: WrittenTally = emptyCounts();
+  private accepted = 0;
   private sealed = false;
   private closing: Promise<void> | null = null;
+  private readonly commitsOnAccept: boolean;
 
   constructor(
     private readonly inner: ResultSink,
     /** Called after each record is handed to the output (error budget). */
     private readonly onWritten: (r: ImageResult) => void = () => {},
-  ) {}
+    /** Called once a record has reached the output (counts, progress, the run report). */
+    private readonly onCommitted: (r: ImageResult) => void = () => {},
+  ) {
+    this.commitsOnAccept = inner.setCommitListener === undefined;
+    inner.setCommitListener?.((r) => this.commit(r));
+  }
 
   get format(): ResultSink['format'] {
     return this.inner.format;
   }
 
+  /** Records that reached the output. */
   get written(): number {
     return this.tally.ok + this.tally.failed;
+  }
+
+  /** Records handed to the output (some may still be lost to a write error). */
+  get handedOver(): number {
+    return this.accepted;
   }
 
   async write(r: ImageResult): Promise<void> {
@@ -39,8 +54,14 @@ export class GuardedSink implements ResultSink {
     } catch (err) {
       throw asOutputError(err);
     }
-    countResult(this.tally, r);
+    this.accepted++;
+    if (this.commitsOnAccept) this.commit(r);
     this.onWritten(r);
+  }
+
+  private commit(r: ImageResult): void {
+    countResult(this.tally, r);
+    this.onCommitted(r);
   }
 
   /** From now on records are dropped; what was already written stays and is flushed by close(). */

@@ -5,13 +5,17 @@
 // The file may hold several records for one path (a failure, then its retry with
 // --retry-failed): the LAST record for a path is that image's final state. `merge` and any other
 // reader must apply the same rule.
-import { open, stat, truncate } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, open, realpath, rename, stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { RunConfig } from '../config.js';
 import { UsageError } from '../config.js';
-import { readCsvResults, readJsonlResults, scanResults } from '../outputs/read-results.js';
+import { formatHeaderLine, mixHeaders, type Provenance, type ResultsHeader } from '../outputs/provenance.js';
+import { identifyResultsFile, readCsvResults, readJsonlResults, scanResults } from '../outputs/read-results.js';
 import type { ScanSummary, StoredResult } from '../outputs/read-results.js';
 import type { ErrorCode, ImageJob } from '../types.js';
+import { checkSameRun } from './run-identity.js';
 
 /**
  * Failure codes that say nothing about the image itself (the model or worker broke), so resume
@@ -33,6 +37,15 @@ export interface ResumePlan {
 }
 
 type ResumeConfig = Pick<RunConfig, 'out' | 'format' | 'resume' | 'retryFailed' | 'overwrite'>;
+
+/** This run's identity, checked against the output's header before anything is appended. */
+export interface ResumeIdentity {
+  provenance: Provenance;
+  /** --force: mix anyway (the header then records both runs). */
+  force: boolean;
+  /** Where the loud --force warnings go (one line each). */
+  warn: (line: string) => void;
+}
 
 /** Flag combinations that cannot mean anything; checked before any work starts. */
 export function checkResumeFlags(cfg: ResumeConfig): void {
@@ -73,15 +86,33 @@ export function selectRemaining(jobs: readonly ImageJob[], state: RecordedState,
 
 /**
  * Prepares the output for appending (cutting a torn tail) and returns the jobs still to do.
- * Without --resume, or when the output is missing or empty, every job is still to do.
+ * Without --resume, or when the output is missing or empty, every job is still to do. Anything
+ * that is not recognisably a yolo-serve results file of this format — or, given `identity`, was
+ * written by a different run — is refused (UsageError) and left untouched.
  */
-export async function planResume(cfg: ResumeConfig, jobs: ImageJob[]): Promise<ResumePlan> {
+export async function planResume(cfg: ResumeConfig, jobs: ImageJob[], identity?: ResumeIdentity): Promise<ResumePlan> {
   checkResumeFlags(cfg);
   const none: ResumePlan = { jobs, skippedOk: 0, skippedFailed: 0, retried: 0, repairedBytes: 0 };
   if (!cfg.resume) return none;
   // Only a regular file can hold earlier results (reading /dev/full or a FIFO would never end).
   const st = await stat(cfg.out).catch(() => null);
   if (!st || !st.isFile() || st.size === 0) return none;
+
+  const refuse = (why: string): never => {
+    throw new UsageError(`cannot resume from ${cfg.out}: ${why}; the file was left untouched (--overwrite replaces it, or choose another --out)`);
+  };
+  const id = await identifyResultsFile(cfg.out);
+  if (id.kind === 'foreign') refuse(`not a yolo-serve results file (${id.reason})`);
+  if (id.kind === 'legacy') refuse('it has no provenance header (written before yolo-serve put one in every results file, or not by yolo-serve), so what produced it cannot be checked');
+  if (id.kind !== 'results') return none;
+  if (id.format !== cfg.format) refuse(`it is a ${id.format} results file and this run writes ${cfg.format}`);
+
+  let diffs: string[] = [];
+  if (identity) {
+    diffs = checkSameRun(cfg.out, id.header, identity.provenance, identity.force);
+    for (const d of diffs) identity.warn(`WARNING: --force: mixing runs in ${cfg.out}: ${d}`);
+    if (id.header.mixed.length > 0) identity.warn(`warning: ${cfg.out} already mixes the results of ${id.header.mixed.length + 1} different runs (see its first line)`);
+  }
 
   let state: RecordedState;
   let tail;
@@ -91,14 +122,35 @@ export async function planResume(cfg: ResumeConfig, jobs: ImageJob[]): Promise<R
     tail = cfg.format === 'jsonl' ? await jsonlTail(cfg.out, st.size) : await scanResults(cfg.out, cfg.format);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new UsageError(`cannot resume from ${cfg.out}: ${reason} (is it a ${cfg.format} output of yolo-serve? --overwrite replaces it)`);
+    refuse(`${reason} (is it a ${cfg.format} output of yolo-serve?)`);
+    throw err; // unreachable: refuse() throws
   }
-  let repairedBytes = 0;
-  if (tail.tornTail) {
-    repairedBytes = st.size - tail.validBytes;
-    await truncate(cfg.out, tail.validBytes);
+  const validBytes = Math.max(tail.validBytes, id.headerBytes);
+  const repairedBytes = st.size - validBytes;
+  if (identity && diffs.length > 0) {
+    // The header must say the file now mixes two runs: rewrite it (and drop any torn tail).
+    await rewriteHeader(cfg.out, id.headerBytes, validBytes, mixHeaders(id.header, identity.provenance), cfg.format);
+  } else if (repairedBytes > 0) {
+    await truncate(cfg.out, validBytes);
   }
   return { ...selectRemaining(jobs, state, cfg.retryFailed), repairedBytes };
+}
+
+/** Replaces the first `headerBytes` of `file` with `header`, keeping bytes up to `validBytes`; atomic (temp + rename). */
+async function rewriteHeader(file: string, headerBytes: number, validBytes: number, header: ResultsHeader, format: RunConfig['format']): Promise<void> {
+  const real = await realpath(file);
+  const tmp = path.join(path.dirname(real), `.${path.basename(real)}.resume-${process.pid}.tmp`);
+  try {
+    const out = createWriteStream(tmp);
+    out.write(formatHeaderLine(header, format));
+    if (validBytes > headerBytes) await pipeline(createReadStream(real, { start: headerBytes, end: validBytes - 1 }), out);
+    else await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await chmod(tmp, (await stat(real)).mode & 0o7777);
+    await rename(tmp, real);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The one line telling the user what resume found; null when there is nothing to say. */

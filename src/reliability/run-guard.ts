@@ -5,6 +5,7 @@
 // continue it. The guard then turns what happened into one exit code and a message.
 import type { PipelineOutcome } from '../pipeline.js';
 import type { ResultSink } from '../outputs/sink.js';
+import { isOutputClosed } from '../outputs/sink.js';
 import type { ImageResult } from '../types.js';
 import { ErrorBudget } from './error-budget.js';
 import { GuardedSink, OutputError } from './guarded-sink.js';
@@ -12,8 +13,8 @@ import type { SignalProcess, StopSignal } from './signals.js';
 import { SIGNAL_EXIT_CODES, dieBySignal, handleStopSignals } from './signals.js';
 
 // Exit codes: src/exit-codes.ts (3: the run broke; --resume continues it).
-import { EXIT_OK, EXIT_RUN_FAILED, EXIT_SOME_FAILED } from '../exit-codes.js';
-export { EXIT_RUN_FAILED } from '../exit-codes.js';
+import { EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_RUN_FAILED, EXIT_SOME_FAILED } from '../exit-codes.js';
+export { EXIT_OUTPUT_CLOSED, EXIT_RUN_FAILED } from '../exit-codes.js';
 
 /** How long images already in flight may take to finish after a stop before they are abandoned. */
 export const DRAIN_TIMEOUT_MS = 10_000;
@@ -25,7 +26,9 @@ export type StopReason =
   | { kind: 'signal'; signal: StopSignal }
   | { kind: 'error-budget'; message: string }
   | { kind: 'inference-failed'; message: string }
-  | { kind: 'output-failed'; message: string };
+  | { kind: 'output-failed'; message: string }
+  /** The pipe the results went to was closed by its reader (EPIPE): stop quietly. */
+  | { kind: 'output-closed'; message: string };
 
 /** How a run ended: what commands/batch.ts returns and what the summary writer reports. */
 export interface RunResult {
@@ -44,9 +47,11 @@ export interface RunGuardOptions {
   stderr: NodeJS.WritableStream;
   drainTimeoutMs?: number;
   forceCloseTimeoutMs?: number;
+  /** Runs just before a second signal kills the process (finally blocks will not run): release the output lock. */
+  beforeDie?: () => void;
 }
 
-const SEVERITY: Record<StopReason['kind'], number> = { 'error-budget': 1, signal: 2, 'inference-failed': 3, 'output-failed': 3 };
+const SEVERITY: Record<StopReason['kind'], number> = { 'error-budget': 1, signal: 2, 'inference-failed': 3, 'output-failed': 3, 'output-closed': 3 };
 
 const ABANDONED = Symbol('abandoned');
 
@@ -76,9 +81,12 @@ export class RunGuard {
     return this.reason;
   }
 
-  /** Wraps the output so the guard sees every record written (error budget, counts, sealing). */
-  guardSink(inner: ResultSink): GuardedSink {
-    this.sink = new GuardedSink(inner, (r) => this.onWritten(r));
+  /**
+   * Wraps the output so the guard sees every record written (error budget, counts, sealing);
+   * `onCommitted` sees each record once it has reached the output (the run report).
+   */
+  guardSink(inner: ResultSink, onCommitted?: (r: ImageResult) => void): GuardedSink {
+    this.sink = new GuardedSink(inner, (r) => this.onWritten(r), onCommitted);
     return this.sink;
   }
 
@@ -118,7 +126,7 @@ export class RunGuard {
         await sink.close().catch(() => {});
         throw err;
       }
-      this.stopWith({ kind: 'output-failed', message: err.message });
+      this.stopWith(outputStop(err));
       outcome = fromTally();
     } finally {
       deadline.cancel();
@@ -128,10 +136,12 @@ export class RunGuard {
       await sink.close();
     } catch (err) {
       if (!(err instanceof OutputError)) throw err;
-      this.stopWith({ kind: 'output-failed', message: err.message });
+      this.stopWith(outputStop(err));
     }
     if (outcome.fatal) this.stopWith({ kind: 'inference-failed', message: outcome.fatal.message });
-    return outcome;
+    // Counts come from what reached the output: after a write error, records the pipeline handed
+    // over but the OS never took are not "ok" — they are left for --resume.
+    return { ...outcome, ok: sink.tally.ok, failed: sink.tally.failed, detections: sink.tally.detections, notStarted: total - sink.written };
   }
 
   /**
@@ -147,6 +157,10 @@ export class RunGuard {
     if (this.abandoned) err(`images still in flight after ${(this.opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS) / 1000}s were abandoned (not written)`);
     let exitCode: number;
     switch (stop?.kind) {
+      case 'output-closed':
+        // Whoever read the pipe has what they wanted (`| head`): no error, no resume advice.
+        exitCode = EXIT_OUTPUT_CLOSED;
+        break;
       case 'output-failed':
       case 'inference-failed':
         err(`error: ${stop.message}`);
@@ -198,6 +212,7 @@ export class RunGuard {
     this.opts.stderr.write(`yolo-serve: ${signal} again: exiting now\n`);
     const exit = (): void => {
       this.disposeSignals();
+      this.opts.beforeDie?.();
       if (this.opts.signals) dieBySignal(this.opts.signals, this.interruptedBy ?? signal);
     };
     const sink = this.sink;
@@ -217,6 +232,10 @@ export class RunGuard {
       },
     );
   }
+}
+
+function outputStop(err: OutputError): StopReason {
+  return isOutputClosed(err) ? { kind: 'output-closed', message: 'the output pipe was closed by its reader' } : { kind: 'output-failed', message: err.message };
 }
 
 /** Resolves to ABANDONED `ms` after `signal` aborts (never, if it does not). */

@@ -15,6 +15,8 @@ export interface SignalProcess {
   on(event: StopSignal, listener: () => void): unknown;
   off(event: StopSignal, listener: () => void): unknown;
   kill(pid: number, signal: StopSignal): unknown;
+  /** How many listeners `event` has (process and EventEmitter have it). */
+  listenerCount?(event: StopSignal): number;
 }
 
 export interface StopSignalHandlers {

@@ -59,9 +59,28 @@ export function runCli(args, { stdin = '', env = {}, cwd = repoRoot, timeoutMs =
   });
 }
 
-/** Parses JSONL text; every line must be a JSON object. */
+/** The provenance header line a results file starts with (see README, Output), or null. */
+export function resultsHeader(text) {
+  const first = text.slice(0, text.indexOf('\n'));
+  const json = first.startsWith('#') ? first.slice(1) : first;
+  try {
+    const v = JSON.parse(json);
+    return v && typeof v === 'object' && v.yolo_serve ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Drops a results file's provenance header line, if it has one. */
+export function withoutHeader(text) {
+  return resultsHeader(text) ? text.slice(text.indexOf('\n') + 1) : text;
+}
+
+/** Parses JSONL text (its provenance header line dropped); every line must be a JSON object. */
 export function parseJsonl(text) {
   assert.ok(text.endsWith('\n'), 'JSONL output must end with a newline');
+  text = withoutHeader(text);
+  if (text === '') return [];
   return text
     .slice(0, -1)
     .split('\n')
@@ -74,8 +93,12 @@ export function parseJsonl(text) {
     });
 }
 
-/** RFC 4180 CSV (quoted fields may hold commas, quotes doubled, newlines) → array of string arrays. */
+/**
+ * RFC 4180 CSV (quoted fields may hold commas, quotes doubled, newlines) → array of string arrays.
+ * A results CSV's '#' provenance line is dropped.
+ */
 export function parseCsv(text) {
+  text = withoutHeader(text);
   const rows = [];
   let row = [];
   let field = '';
