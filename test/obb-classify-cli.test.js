@@ -121,19 +121,21 @@ test('obb CSV: obb and xywhr as JSON columns after y2, the same values as JSONL;
   assert.equal(resumed.code, 1, resumed.stderr);
   const text = fs.readFileSync(out, 'utf8');
   const rows = parseCsv(text);
-  assert.deepEqual(rows[0], ['path', 'width', 'height', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'obb', 'xywhr', 'error']);
+  assert.deepEqual(rows[0], ['path', 'width', 'height', 'detections', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'obb', 'xywhr', 'error']);
   const data = rows.slice(1);
   assert.equal(data.length, 3 * 2 + 1);
-  const fromCsv = data.filter((row) => row[3] !== '').map((row) => ({
+  // Each image's rows carry its detection count (a record is complete when it has that many rows).
+  assert.deepEqual(data.map((row) => row[3]), ['2', '2', '2', '2', '2', '2', '0']);
+  const fromCsv = data.filter((row) => row[4] !== '').map((row) => ({
     file: path.basename(row[0]),
-    name: row[4],
-    box: { x1: +row[6], y1: +row[7], x2: +row[8], y2: +row[9] },
-    obb: JSON.parse(row[10]),
-    xywhr: JSON.parse(row[11]),
+    name: row[5],
+    box: { x1: +row[7], y1: +row[8], x2: +row[9], y2: +row[10] },
+    obb: JSON.parse(row[11]),
+    xywhr: JSON.parse(row[12]),
   }));
   const fromJsonl = jsonl.flatMap((rec) => rec.detections.map((d) => ({ file: path.basename(rec.path), name: d.name, box: d.box, obb: d.obb, xywhr: d.xywhr })));
   assert.deepEqual(fromCsv, fromJsonl);
-  assert.match(data[data.length - 1][12], /^DECODE_FAILED: /);
+  assert.match(data[data.length - 1][13], /^DECODE_FAILED: /);
 
   // Two CSV parts merge into one file with the same task columns and cells.
   const p0 = at('obb-part0.csv');
@@ -193,16 +195,17 @@ test('classify CSV: one row per image, top-1 in class/name/confidence, no box, t
   assert.equal(resumed.code, 1, resumed.stderr);
   assert.match(resumed.stderr, /1 failed|failed/);
   const rows = parseCsv(fs.readFileSync(out, 'utf8'));
-  assert.deepEqual(rows[0], ['path', 'width', 'height', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'top5', 'error']);
+  assert.deepEqual(rows[0], ['path', 'width', 'height', 'detections', 'class', 'name', 'confidence', 'x1', 'y1', 'x2', 'y2', 'top5', 'error']);
   assert.equal(rows.length, 4);
   rows.slice(1, 3).forEach((row, i) => {
     const rec = jsonl[i];
-    assert.deepEqual(row.slice(1, 10), [String(rec.width), String(rec.height), String(rec.class), rec.name, String(rec.confidence), '', '', '', '']);
-    assert.deepEqual(JSON.parse(row[10]), rec.top5);
-    assert.equal(row[11], '');
+    // A classify row has no box, so its detection count is 0.
+    assert.deepEqual(row.slice(1, 11), [String(rec.width), String(rec.height), '0', String(rec.class), rec.name, String(rec.confidence), '', '', '', '']);
+    assert.deepEqual(JSON.parse(row[11]), rec.top5);
+    assert.equal(row[12], '');
   });
-  assert.deepEqual(rows[3].slice(3, 11), ['', '', '', '', '', '', '', '']);
-  assert.match(rows[3][11], /^DECODE_FAILED: /);
+  assert.deepEqual(rows[3].slice(3, 12), ['0', '', '', '', '', '', '', '', '']);
+  assert.match(rows[3][12], /^DECODE_FAILED: /);
 
   // A resume over a complete file has nothing to do and leaves it as it was.
   const before = fs.readFileSync(out, 'utf8');
@@ -227,7 +230,7 @@ test('classify CSV: one row per image, top-1 in class/name/confidence, no box, t
   assert.equal(mcsv.code, 0, mcsv.stderr);
   const mrows = parseCsv(mcsv.stdout);
   assert.deepEqual(mrows[0], rows[0]);
-  assert.deepEqual(mrows.slice(1).map((row) => [path.basename(row[0]), row[4], JSON.parse(row[10]).length]), [['band.png', 'dog', 3], ['black.png', 'cat', 3]]);
+  assert.deepEqual(mrows.slice(1).map((row) => [path.basename(row[0]), row[5], JSON.parse(row[11]).length]), [['band.png', 'dog', 3], ['black.png', 'cat', 3]]);
 });
 
 test('inspect names the task and its layout for OBB and classify exports', async () => {
