@@ -101,3 +101,30 @@ test('Disposer: undoes everything newest first, once, even when one undo fails (
   assert.deepEqual(log, ['guard', 'pool', 'lock']);
   assert.throws(() => d.add('late', () => {}), /opened after dispose/);
 });
+
+test('one counter: the guarded sink counts; the error budget, the tally and the ordered writer read the same figures', async () => {
+  const { RunCounter } = await import('../dist/metrics/counts.js');
+  const { RunGuard } = await import('../dist/reliability/run-guard.js');
+  const { ResultTally } = await import('../dist/metrics/tally.js');
+  const { OrderedWriter } = await import('../dist/pipeline/ordered-writer.js');
+  const lines = [];
+  const memory = { format: 'jsonl', async write(r) { lines.push(r.path); }, async close() {} };
+  const counter = new RunCounter();
+  const tally = new ResultTally(counter.committed);
+  const err = [];
+  const guard = new RunGuard({ maxFailures: 1, maxFailureRate: null, stderr: { write: (s) => err.push(s) } });
+  const sink = guard.guardSink(memory, (r) => tally.add(r), counter);
+  const rec = (i, error = null) => ({ index: i, path: `/i/${i}.jpg`, width: 1, height: 1, detections: error ? [] : [{ name: 'a', class: 0, confidence: 1, box: { x1: 0, y1: 0, x2: 1, y2: 1 } }], error });
+  const writer = new OrderedWriter(sink, { counts: counter.handed });
+  [rec(0), rec(1, { code: 'DECODE_FAILED', message: 'x' }), rec(2), rec(3, { code: 'NOT_FOUND', message: 'y' })].forEach((r, i) => writer.put(i, r, 0));
+  writer.expect(4);
+  await writer.drained();
+  assert.equal(sink.counter, counter);
+  assert.deepEqual(counter.handed, { ok: 2, failed: 2, detections: 2 });
+  assert.deepEqual(counter.committed, counter.handed); // a sink without a commit listener commits on accept
+  assert.equal(writer.counts, counter.handed, 'the writer reads the counter, it does not keep its own');
+  assert.deepEqual([tally.ok, tally.failed, tally.detections], [2, 2, 2]);
+  assert.deepEqual(tally.failuresByCode(), { DECODE_FAILED: 1, NOT_FOUND: 1 });
+  assert.equal(guard.stop?.kind, 'error-budget');
+  assert.match(err.join(''), /stopping: 2 of 4 images failed \(50%\), above --max-failures 1/);
+});

@@ -4,6 +4,7 @@
 // never costs a half-written output; everything opened is closed by one dispose.
 import type { RunConfig } from '../config.js';
 import type { RunResult } from '../reliability/run-guard.js';
+import { RunCounter } from '../metrics/counts.js';
 import { RunReport } from '../metrics/report.js';
 import { Disposer } from '../run/dispose.js';
 import { execute } from '../run/execute.js';
@@ -25,7 +26,9 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
   try {
     const out = await lockOutput(cfg, io, disposer);
     // The report's clock starts here: the summary's wall and start-up times include planning.
-    const report = new RunReport(cfg, { stderr: io.stderr });
+    // The run's one count of ok/failed: the guarded sink adds to it, everything else reads it.
+    const counter = new RunCounter();
+    const report = new RunReport(cfg, { stderr: io.stderr, counts: counter.committed });
     disposer.add('progress', () => report.stopProgress());
     const inputs = await planInputs(cfg, { stdin: io.stdin });
     if (inputs.note) say(inputs.note);
@@ -38,7 +41,7 @@ export async function runBatch(cfg: RunConfig, io: Io): Promise<RunOutcome> {
     if (side.labels) list.push(labelsObserver(side.labels));
     if (side.saver) list.push(saverObserver(side.saver));
     const observers = new Observers(list);
-    const sink = await openResults(cfg, engine, observers);
+    const sink = await openResults(cfg, engine, observers, counter);
     const outcome = await execute(cfg, work.jobs, { ...engine, sink, report, observers }, say);
     return await finish(cfg, outcome, { ...engine, report, ...side, inputs, work }, io, say);
   } finally {

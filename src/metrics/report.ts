@@ -14,12 +14,15 @@ import { StageHistograms } from './recorder.js';
 import { buildSummary, formatSummaryText, type DeviceSummary, type ModelSummary, type RunSummary } from './summary.js';
 import { writeSummaryFile } from './summary-file.js';
 import { ResultTally } from './tally.js';
+import type { ResultCounts } from './counts.js';
 
 export interface ReportIo {
   stderr: NodeJS.WritableStream;
   /** Where `--summary -` goes; default process.stdout. */
   stdout?: NodeJS.WritableStream;
   clock?: Clock;
+  /** The run's counter of records that reached the output (read; the guarded sink counts). */
+  counts?: ResultCounts;
 }
 
 export interface FinishInput {
@@ -50,7 +53,7 @@ const PROVIDER_NAMES: Record<DeviceKind, string> = {
 
 export class RunReport {
   readonly metrics = new StageHistograms();
-  private readonly tally = new ResultTally();
+  private readonly tally: ResultTally;
   private readonly startedAt = new Date();
   private readonly t0 = performance.now();
   private pipelineStart: number | null = null;
@@ -59,7 +62,9 @@ export class RunReport {
   constructor(
     private readonly cfg: RunConfig,
     private readonly io: ReportIo,
-  ) {}
+  ) {
+    this.tally = new ResultTally(io.counts);
+  }
 
   /** Call when the first image is about to start; `total` is the number of images to process. */
   startProgress(total: number): void {
@@ -73,7 +78,7 @@ export class RunReport {
   /** The pipeline's onResult: every written result passes through here. */
   onResult(r: ImageResult): void {
     this.tally.add(r);
-    this.progress.update(r.error !== null);
+    this.progress.update(this.io.counts ?? r.error !== null);
   }
 
   stopProgress(): void {

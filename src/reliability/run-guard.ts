@@ -7,6 +7,7 @@ import type { PipelineOutcome } from '../pipeline.js';
 import type { ResultSink } from '../outputs/sink.js';
 import { isOutputClosed } from '../outputs/sink.js';
 import type { ImageResult } from '../types.js';
+import type { ResultCounts, RunCounter } from '../metrics/counts.js';
 import { ErrorBudget } from './error-budget.js';
 import { GuardedSink, OutputError } from './guarded-sink.js';
 import type { SignalProcess, StopSignal } from './signals.js';
@@ -98,9 +99,10 @@ export class RunGuard {
    * Wraps the output so the guard sees every record written (error budget, counts, sealing);
    * `onCommitted` sees each record once it has reached the output (the run report).
    */
-  guardSink(inner: ResultSink, onCommitted?: (r: ImageResult) => void): GuardedSink {
-    this.sink = new GuardedSink(inner, (r) => this.onWritten(r), onCommitted);
-    return this.sink;
+  guardSink(inner: ResultSink, onCommitted?: (r: ImageResult) => void, counter?: RunCounter): GuardedSink {
+    const sink = new GuardedSink(inner, (r) => this.onWritten(sink.counter.handed, r), onCommitted, counter);
+    this.sink = sink;
+    return sink;
   }
 
   /**
@@ -200,8 +202,8 @@ export class RunGuard {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
   }
 
-  private onWritten(r: ImageResult): void {
-    const exceeded = this.budget.record(r);
+  private onWritten(handed: ResultCounts, r: ImageResult): void {
+    const exceeded = this.budget.judge(handed, r);
     if (exceeded === null) return;
     this.opts.stderr.write(`yolo-serve: ${exceeded}\n`);
     this.stopWith({ kind: 'error-budget', message: exceeded });

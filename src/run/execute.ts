@@ -39,6 +39,7 @@ export async function execute(cfg: ExecuteConfig, jobs: readonly ImageJob[], p: 
       metrics: p.report.metrics,
       onWritten: observers.watchesWrites ? (r, image) => observers.written(r, image) : undefined,
       keepImages: observers.keepImages,
+      counts: p.sink.counter.handed,
       signal,
     }),
   );

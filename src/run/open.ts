@@ -16,6 +16,7 @@ import { planParallelism, type Parallelism } from '../inference/plan.js';
 import { InferencePool } from '../inference/pool.js';
 import type { DeviceKind } from '../inference/protocol.js';
 import { planDevices } from '../inference/providers.js';
+import type { RunCounter } from '../metrics/counts.js';
 import { checkSummaryTarget } from '../metrics/summary-file.js';
 import { sha256File } from '../model/digest.js';
 import { resolveModel, type ResolvedModel } from '../model/resolve.js';
@@ -205,12 +206,12 @@ export async function openEngine(cfg: RunConfig, resolved: ResolvedModelRun, io:
 }
 
 /** The results file (appended to under --resume), wrapped by the guard; observers see each committed record. */
-export async function openResults(cfg: RunConfig, engine: Engine, observers: Observers): Promise<GuardedSink> {
+export async function openResults(cfg: RunConfig, engine: Engine, observers: Observers, counter: RunCounter): Promise<GuardedSink> {
   const opened = await openSink(cfg.out, cfg.format, { append: cfg.resume, header: { provenance: engine.run.provenance, mixed: [] }, taskColumns: taskNamed(engine.run.task)!.csvColumns }).catch((err: Error) => {
     throw new UsageError(err.message);
   });
   // The report counts a record once it has reached the output, not when it is handed over.
-  return engine.guard.guardSink(opened, (r) => observers.committed(r));
+  return engine.guard.guardSink(opened, (r) => observers.committed(r), counter);
 }
 
 /**
