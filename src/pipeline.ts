@@ -34,7 +34,7 @@ export interface PipelineOptions {
   metrics?: StageRecorder;
   /** Aborting stops new decodes; in-flight images still finish and are written. */
   signal?: AbortSignal;
-  /** Called after each result is written (progress, error budget). */
+  /** Called after each result is written (a standalone caller's hook; a batch run's observers use onWritten). */
   onResult?: (r: ImageResult) => void;
   /**
    * Called after each result is written, in input order, with its decoded upright image when
