@@ -1,5 +1,5 @@
 // The documentation's links and paths must lead somewhere: every relative link in README.md,
-// CHANGELOG.md and docs/ resolves to a file or folder of the repository (and, for `file#anchor`,
+// CHANGELOG.md, models/README.md and docs/ resolves to a file or folder of the repository (and, for `file#anchor`,
 // to a heading of that file, slugged as GitHub does), and every repository path a page names in
 // backticks (`src/...`, `test/...`, ...) exists. A file moved or renamed without its docs fails here.
 // The README stays a front door: at most 300 lines, the two set-up commands first.
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { repoRoot } from './helpers/cli.js';
 
 function markdownFiles() {
-  const files = ['README.md', 'CHANGELOG.md'].filter((f) => existsSync(path.join(repoRoot, f)));
+  const files = ['README.md', 'CHANGELOG.md', 'models/README.md'].filter((f) => existsSync(path.join(repoRoot, f)));
   const walk = (dir) => {
     for (const entry of readdirSync(path.join(repoRoot, dir), { withFileTypes: true })) {
       const rel = path.join(dir, entry.name);
@@ -75,7 +75,7 @@ test('headingSlugs follows GitHub', () => {
   assert.deepEqual([...slugs], ['big-photos---fast-decode', 'tasks', 'tasks-1', 'oriented-boxes-task-obb']);
 });
 
-test('every relative link in README.md, CHANGELOG.md and docs/ resolves', () => {
+test('every relative link in README.md, CHANGELOG.md, models/README.md and docs/ resolves', () => {
   const broken = [];
   let checked = 0;
   for (const rel of markdownFiles()) {
