@@ -59,7 +59,7 @@ export function runCli(args, { stdin = '', env = {}, cwd = repoRoot, timeoutMs =
   });
 }
 
-/** The provenance header line a results file starts with (see README, Output), or null. */
+/** The provenance header line a results file starts with (see docs/output-format.md), or null. */
 export function resultsHeader(text) {
   const first = text.slice(0, text.indexOf('\n'));
   const json = first.startsWith('#') ? first.slice(1) : first;
