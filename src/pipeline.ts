@@ -34,7 +34,7 @@ export interface PipelineOptions {
   metrics?: StageRecorder;
   /** Aborting stops new decodes; in-flight images still finish and are written. */
   signal?: AbortSignal;
-  /** Called after each result is written (progress, error budget). */
+  /** Called after each result is written (a standalone caller's hook; a batch run's observers use onWritten). */
   onResult?: (r: ImageResult) => void;
   /**
    * Called after each result is written, in input order, with its decoded upright image when
@@ -46,6 +46,8 @@ export interface PipelineOptions {
   keepImages?: boolean;
   /** How images become the network input (the task's TaskDefinition.preprocess); letterbox when absent. */
   preprocess?: PreprocessKind;
+  /** When `sink` counts what it is handed (a run's guarded sink): its counts, read for the outcome. */
+  counts?: ResultCounts;
 }
 
 export interface PipelineOutcome extends ResultCounts {
@@ -110,6 +112,7 @@ export async function runPipeline(jobs: readonly ImageJob[], pool: InferencePool
       await opts.onWritten?.(result, image);
     },
     onSettled: () => slots.release(),
+    counts: opts.counts,
   });
   // Images handed to the decoder (queued or running) whose tensors are not in a batch yet.
   let preparing = 0;

@@ -15,7 +15,7 @@ import { InputError } from './inputs/input-error.js';
 import { resolveShard } from './inputs/shard.js';
 import { ModelError } from './model/errors.js';
 import { formatFromPath } from './outputs/sink.js';
-import { EXIT_USAGE } from './exit-codes.js';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodesHelp, type ExitCode } from './exit-codes.js';
 import { endStoppedProcess } from './reliability/stuck-exit.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -130,7 +130,7 @@ export function toRunConfig(inputs: string[], f: BatchFlags, env: NodeJS.Process
   };
 }
 
-export function buildProgram(onExit: (code: number) => void): Command {
+export function buildProgram(onExit: (code: ExitCode) => void): Command {
   const program = new Command('yolo-serve')
     .description('Offline batch object detection with Ultralytics YOLO models exported to ONNX.')
     .version(VERSION, '-V, --version')
@@ -191,11 +191,7 @@ Examples:
   $ find /data -name '*.png' | yolo-serve batch - --model yolo11n.onnx --out - > dets.jsonl
   $ yolo-serve batch /data/today --model yolo11n.onnx --out dets.jsonl --summary run.json --progress-interval 30
 
-Exit codes: 0 all images ok; 1 some images failed (the run still completed), or the
-  --max-failures/--max-failure-rate budget stopped it; 2 usage, model or input error (nothing
-  run); 3 the run broke (inference failed, results could not be written): the output keeps
-  every record written so far; 130/143 interrupted by SIGINT/SIGTERM. After 1 (budget), 3,
-  130 or 143, rerun the same command with --resume to continue.`,
+${exitCodesHelp('batch')}`,
     )
     .action(async (inputs: string[], flags: BatchFlags) => {
       const cfg = toRunConfig(inputs, flags, process.env);
@@ -243,7 +239,7 @@ export async function main(argv: string[]): Promise<void> {
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
       // commander already printed the message (or help/version, which exit 0).
-      process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+      process.exitCode = e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
       return;
     }
     if (isUserError(err)) {
@@ -254,7 +250,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.stderr.write(`yolo-serve: internal error: ${err instanceof Error ? (verbose ? err.stack : err.message) : String(err)}\n`);
-    process.exitCode = 70;
+    process.exitCode = EXIT_INTERNAL;
   }
 }
 

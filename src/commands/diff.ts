@@ -2,9 +2,10 @@
 // (--fail-if). The comparison modules load only when the command runs.
 import type { Command } from 'commander';
 import { UsageError, parseNumber } from '../config.js';
+import { EXIT_OK, exitCodesHelp, type ExitCode } from '../exit-codes.js';
 import { EXIT_GATE_FAILED, emitGatedReport } from './stdout.js';
 
-export const DIFF_OK = 0;
+export const DIFF_OK = EXIT_OK;
 /** --fail-if: a condition held. */
 export const DIFF_GATE_FAILED = EXIT_GATE_FAILED;
 
@@ -21,7 +22,7 @@ export interface DiffIo {
   stderr: NodeJS.WritableStream;
 }
 
-export async function runDiffCommand(oldFile: string, newFile: string, flags: DiffFlags, io: DiffIo): Promise<number> {
+export async function runDiffCommand(oldFile: string, newFile: string, flags: DiffFlags, io: DiffIo): Promise<ExitCode> {
   const { diffResults, diffGateValues, formatDiffReport, DIFF_GATE_METRICS } = await import('../evaluate/diff.js');
   const { parseGate, checkGate, describeFailure } = await import('../evaluate/gate.js');
   const gate = flags.failIf !== undefined ? parseGate('--fail-if', flags.failIf, DIFF_GATE_METRICS, '>') : [];
@@ -39,7 +40,7 @@ export async function runDiffCommand(oldFile: string, newFile: string, flags: Di
   return emitGatedReport(io, { label: 'diff: --fail-if', json: Boolean(flags.json), report, text: () => formatDiffReport(report), gate, failures, describe: (f) => describeFailure(f) });
 }
 
-export function registerDiffCommand(program: Command, onExit: (code: number) => void): void {
+export function registerDiffCommand(program: Command, onExit: (code: ExitCode) => void): void {
   program
     .command('diff')
     .description('compare two results files of the same images: images changed, detections added/removed/moved, per class')
@@ -62,8 +63,7 @@ changed-images (fraction of compared images), changed-images-count, added, remov
 changed-detections ((added+removed+moved) / OLD detections), detections-delta ((NEW−OLD) / OLD),
 only-old, only-new (images in one file only), status-changed (failed in one run only).
 
-Exit codes: 0 compared (and no --fail-if condition held), 1 a --fail-if condition held,
-2 usage error, unreadable file, or no image in common.`,
+${exitCodesHelp('diff')}`,
     )
     .action(async (oldFile: string, newFile: string, flags: DiffFlags) => {
       onExit(await runDiffCommand(oldFile, newFile, flags, { stdout: process.stdout, stderr: process.stderr }));

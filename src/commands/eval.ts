@@ -2,9 +2,10 @@
 // with a CI gate (--fail-under). The evaluation modules load only when the command runs.
 import type { Command } from 'commander';
 import { UsageError, parseNumber } from '../config.js';
+import { EXIT_OK, exitCodesHelp, type ExitCode } from '../exit-codes.js';
 import { EXIT_GATE_FAILED, emitGatedReport } from './stdout.js';
 
-export const EVAL_OK = 0;
+export const EVAL_OK = EXIT_OK;
 /** --fail-under: a metric is below its floor. */
 export const EVAL_GATE_FAILED = EXIT_GATE_FAILED;
 
@@ -22,7 +23,7 @@ export interface EvalIo {
   stderr: NodeJS.WritableStream;
 }
 
-export async function runEvalCommand(results: string, flags: EvalFlags, io: EvalIo): Promise<number> {
+export async function runEvalCommand(results: string, flags: EvalFlags, io: EvalIo): Promise<ExitCode> {
   const { evaluateResults, formatEvalReport, gateValues, GATE_METRICS } = await import('../evaluate/evaluate.js');
   const { parseGate, checkGate, describeFailure } = await import('../evaluate/gate.js');
   const gate = flags.failUnder !== undefined ? parseGate('--fail-under', flags.failUnder, GATE_METRICS, '<') : [];
@@ -50,7 +51,7 @@ export async function runEvalCommand(results: string, flags: EvalFlags, io: Eval
   return emitGatedReport(io, { label: 'eval: --fail-under', json: Boolean(flags.json), report, text: () => formatEvalReport(report, { perClass: flags.perClass }), gate, failures, describe: (f) => describeFailure(f) });
 }
 
-export function registerEvalCommand(program: Command, onExit: (code: number) => void): void {
+export function registerEvalCommand(program: Command, onExit: (code: ExitCode) => void): void {
   program
     .command('eval')
     .description('score a results file against ground truth: COCO mAP (as pycocotools), Ultralytics mAP, P/R')
@@ -73,8 +74,7 @@ AR1, AR10, AR100, AR_small, AR_medium, AR_large (COCOeval), precision, recall (a
 ul_mAP50, ul_mAP50-95 (Ultralytics-style), mask_mAP, mask_mAP50 (segmentation results),
 pose_mAP, pose_mAP50 (pose results).
 
-Exit codes: 0 evaluated (and the gate passed), 1 a --fail-under floor was not met, 2 usage error
-or unreadable results/labels.`,
+${exitCodesHelp('eval')}`,
     )
     .action(async (results: string, flags: EvalFlags) => {
       onExit(await runEvalCommand(results, flags, { stdout: process.stdout, stderr: process.stderr }));

@@ -1,6 +1,7 @@
 // `yolo-serve export RESULTS --to coco|coco-dataset|yolo|voc --out PATH`: results in the formats
 // annotation tools and evaluators read. The export modules load only when the command runs.
 import { type Command, Option } from 'commander';
+import { EXIT_OK, exitCodesHelp, type ExitCode } from '../exit-codes.js';
 
 interface ExportFlags {
   to: 'coco' | 'coco-dataset' | 'yolo' | 'voc';
@@ -11,17 +12,17 @@ interface ExportFlags {
   quiet?: boolean;
 }
 
-export async function runExportCommand(results: string, flags: ExportFlags, io: { stderr: NodeJS.WritableStream }): Promise<number> {
+export async function runExportCommand(results: string, flags: ExportFlags, io: { stderr: NodeJS.WritableStream }): Promise<ExitCode> {
   const { exportResults } = await import('../exports/export.js');
   const r = await exportResults({ results, to: flags.to, out: flags.out, gt: flags.gt ?? null, withConf: Boolean(flags.withConf), overwrite: Boolean(flags.overwrite) });
   if (!flags.quiet) {
     io.stderr.write(`yolo-serve: exported ${r.images} images, ${r.detections} detections as ${r.format} to ${r.out} (${r.files} file${r.files === 1 ? '' : 's'})\n`);
     for (const n of r.notes) io.stderr.write(`  note: ${n}\n`);
   }
-  return 0;
+  return EXIT_OK;
 }
 
-export function registerExportCommand(program: Command, onExit: (code: number) => void): void {
+export function registerExportCommand(program: Command, onExit: (code: ExitCode) => void): void {
   program
     .command('export')
     .description('write a results file as COCO JSON, YOLO txt labels or Pascal VOC XML')
@@ -42,8 +43,9 @@ Examples:
   $ yolo-serve export results.csv --to voc --out Annotations/
 
 Failed images are left out. yolo writes no file for an image without detections (as
-Ultralytics' save_txt); voc writes one per image. Exit codes: 0 written, 2 usage error or
-unreadable input.`,
+Ultralytics' save_txt); voc writes one per image.
+
+${exitCodesHelp('export')}`,
     )
     .action(async (results: string, flags: ExportFlags) => {
       onExit(await runExportCommand(results, flags, { stderr: process.stderr }));

@@ -9,6 +9,7 @@ import { InferenceError, InferencePool } from '../inference/pool.js';
 import { DEVICE_KINDS, type DeviceKind } from '../inference/devices.js';
 import { defaultProbe, planDevices, unavailableReason } from '../inference/providers.js';
 import { toolVersions, type Versions } from '../metrics/versions.js';
+import { EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, exitCodesHelp, type ExitCode } from '../exit-codes.js';
 import { sha256File } from '../model/digest.js';
 import { ModelError } from '../model/errors.js';
 import { formatShape, isEnd2end } from '../model/layout.js';
@@ -277,9 +278,9 @@ export function formatInspectText(r: InspectReport): string {
 }
 
 /** Exit code: 0 usable (and the probe passed), 1 the probe failed, 2 the model cannot be used. */
-export function inspectExitCode(r: InspectReport): number {
-  if (!r.usable) return 2;
-  return r.probe.ran && !r.probe.ok ? 1 : 0;
+export function inspectExitCode(r: InspectReport): ExitCode {
+  if (!r.usable) return EXIT_USAGE;
+  return r.probe.ran && !r.probe.ok ? EXIT_SOME_FAILED : EXIT_OK;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ interface InspectFlags {
   probe: boolean;
 }
 
-export function inspectCommand(onExit: (code: number) => void): Command {
+export function inspectCommand(onExit: (code: ExitCode) => void): Command {
   return new Command('inspect')
     .description('show what yolo-serve will do with a model: tensors, layout, classes, input size, providers')
     .argument('<model>', 'ONNX model file')
@@ -308,7 +309,7 @@ Examples:
   $ yolo-serve inspect yolov8n-dynamic.onnx --imgsz 480,640
   $ yolo-serve inspect custom.onnx --names classes.txt --json | jq .layout
 
-Exit codes: 0 the model is usable, 1 it fails the probe inference, 2 it cannot be used (the report says why).`,
+${exitCodesHelp('inspect')}`,
     )
     .action(async (modelPath: string, flags: InspectFlags) => {
       const report = await inspectModel(modelPath, { namesFile: flags.names, imgsz: flags.imgsz ? parseImgsz(flags.imgsz) : undefined, probe: flags.probe });

@@ -22,13 +22,13 @@ import type { StoredResult } from '../outputs/read-results.js';
 import { formatFromPath, isOutputClosed, openSink, type ResultFormat } from '../outputs/sink.js';
 import { PartError, identifyPart, readRecord, scanPart, type PartTail } from '../merge/part-reader.js';
 import { resolveOutputPath } from '../reliability/output-target.js';
-import { EXIT_OUTPUT_CLOSED } from '../reliability/run-guard.js';
 import { comparePaths, pathGroups, pathOrder, resolveGroup } from '../merge/plan.js';
 import { mergeSummaryFiles } from './merge-summaries.js';
+import { EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_SOME_FAILED, exitCodesHelp, type ExitCode } from '../exit-codes.js';
 
-export const MERGE_OK = 0;
+export const MERGE_OK = EXIT_OK;
 /** Conflicting duplicates, images missing from every part, or a part cut short. */
-export const MERGE_PROBLEMS = 1;
+export const MERGE_PROBLEMS = EXIT_SOME_FAILED;
 
 export interface MergeOptions {
   out: string;
@@ -79,7 +79,7 @@ export interface MergeReport {
 }
 
 export interface MergeOutcome {
-  exitCode: number;
+  exitCode: ExitCode;
   report: MergeReport;
 }
 
@@ -338,7 +338,7 @@ export function toMergeOptions(out: string, parts: string[], f: MergeFlags): Mer
   };
 }
 
-export function registerMergeCommand(program: Command, onExit: (code: number) => void): void {
+export function registerMergeCommand(program: Command, onExit: (code: ExitCode) => void): void {
   program
     .command('merge')
     .description('merge the outputs of sharded batch runs into one results file, ordered by path')
@@ -370,9 +370,7 @@ record in two parts is kept once with a warning; different records in two parts 
 Every part must start with its provenance header, and all must come from one run (same model
 digest, options and yolo-serve version): otherwise exit 2 naming each difference (--force mixes).
 
-Exit codes: 0 merged cleanly, 1 conflicts, missing images or a part cut short (the merged file is
-still written), 2 usage error, unreadable part or parts of different runs, 141 OUT - closed by
-its reader.`,
+${exitCodesHelp('merge')}`,
     )
     .action(async (out: string, parts: string[], flags: MergeFlags) => {
       const { exitCode } = await runMerge(toMergeOptions(out, parts, flags), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });

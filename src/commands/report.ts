@@ -6,6 +6,7 @@ import { COLLECT_DEFAULTS } from '../report/collect.js';
 import { checkReportTarget, writeReport, type ReportOutcome } from '../report/index.js';
 import { THUMB_DEFAULTS } from '../report/thumbs.js';
 import { readMergedSummary } from './merge-summaries.js';
+import { EXIT_OK, exitCodesHelp, type ExitCode } from '../exit-codes.js';
 
 interface ReportFlags {
   summary?: string[];
@@ -22,7 +23,7 @@ export function describeReport(path: string, o: ReportOutcome): string {
   return `report: ${path} (${mb} MB): ${o.data.ok + o.data.failed} images (${o.data.failed} failed), ${o.data.detections} detections, ${o.embedded} of ${o.galleryImages} gallery images embedded`;
 }
 
-export function registerReportCommand(program: Command, onExit: (code: number) => void): void {
+export function registerReportCommand(program: Command, onExit: (code: ExitCode) => void): void {
   program
     .command('report')
     .description('write a self-contained HTML report of a run: counts, classes, confidence, latency, failures and a gallery')
@@ -46,7 +47,7 @@ Examples:
 The page needs nothing but a browser: CSS, charts (SVG) and thumbnails are inside it, and it
 works offline from a file:// URL. Gallery images link to the original files.
 
-Exit codes: 0 written, 2 usage error or unreadable input.`,
+${exitCodesHelp('report')}`,
     )
     .action(async (results: string[], flags: ReportFlags) => {
       if (!flags.html) throw new UsageError('no output given: pass --html FILE');
@@ -68,6 +69,6 @@ Exit codes: 0 written, 2 usage error or unreadable input.`,
         thumbs: { maxSide: opts.maxSide, budgetBytes: Math.round(opts.budgetMb * 1e6) },
       });
       if (!flags.quiet) process.stderr.write(`${describeReport(flags.html, outcome)}\n`);
-      onExit(0);
+      onExit(EXIT_OK);
     });
 }

@@ -1,6 +1,8 @@
 // The one rule for counting results: an image with an error is failed, any other is ok and adds
-// its detections. The pipeline's outcome, the guarded sink's tally and the run report all count
-// with this function, so their figures cannot drift apart.
+// its detections. In a batch run one RunCounter counts with it (the guarded sink feeds it) and
+// everything else — the pipeline's outcome, the error budget, the report's tally, the progress
+// display — reads that counter, so their figures cannot drift apart. Used alone (tests, bench),
+// those parts count with this same function.
 import type { ImageResult } from '../types.js';
 
 export interface ResultCounts {
@@ -21,4 +23,19 @@ export function countResult(counts: ResultCounts, r: ImageResult): ResultCounts 
     counts.detections += r.detections.length;
   }
   return counts;
+}
+
+/**
+ * A run's one count, at the two moments that matter: records handed to the output (what the
+ * error budget judges) and records whose bytes reached it (the summary, progress, the exit
+ * status). Only reliability/guarded-sink.ts adds to it; the rest of the run reads it.
+ */
+export class RunCounter {
+  readonly handed: ResultCounts = emptyCounts();
+  readonly committed: ResultCounts = emptyCounts();
+}
+
+/** ok + failed: records counted. */
+export function counted(c: ResultCounts): number {
+  return c.ok + c.failed;
 }

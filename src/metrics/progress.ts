@@ -2,6 +2,7 @@
 // N seconds when it is not (cron logs, CI consoles), nothing with --no-progress or --quiet.
 // Progress only ever goes to the stream it is given (stderr): stdout may be the results.
 import cliProgress from 'cli-progress';
+import type { ResultCounts } from './counts.js';
 
 /** Time and timers, injectable so tests can drive progress without waiting. */
 export interface Clock {
@@ -32,8 +33,8 @@ export function chooseProgressMode(o: { progress: 'auto' | 'off'; quiet: boolean
 export interface Progress {
   /** Starts the clock; `total` is the number of images the run will write. */
   start(total: number): void;
-  /** One more image written. */
-  update(failed: boolean): void;
+  /** One more image written (failed or not), or the run's counts so far (metrics/counts.ts). */
+  update(progress: boolean | ResultCounts): void;
   /** Stops timers and clears the bar; safe to call twice or before start. */
   stop(): void;
 }
@@ -82,9 +83,14 @@ abstract class Counting implements Progress {
     this.startedAt = this.clock.now();
   }
 
-  update(failed: boolean): void {
-    this.done++;
-    if (failed) this.failed++;
+  update(progress: boolean | ResultCounts): void {
+    if (typeof progress === 'boolean') {
+      this.done++;
+      if (progress) this.failed++;
+    } else {
+      this.done = progress.ok + progress.failed;
+      this.failed = progress.failed;
+    }
   }
 
   abstract stop(): void;
@@ -143,8 +149,8 @@ export class Bar extends Counting {
     this.active = true;
   }
 
-  override update(failed: boolean): void {
-    super.update(failed);
+  override update(progress: boolean | ResultCounts): void {
+    super.update(progress);
     if (this.active) this.bar.update(this.done, this.payload());
   }
 

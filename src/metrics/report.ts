@@ -3,26 +3,30 @@
 // and `finish` at the end, which prints the text summary and writes --summary.
 import { stat } from 'node:fs/promises';
 import type { RunConfig } from '../config.js';
+import { EXIT_SOME_FAILED, worse, type ExitCode } from '../exit-codes.js';
 import type { Parallelism } from '../inference/plan.js';
 import type { DeviceKind } from '../inference/protocol.js';
 import { sha256File } from '../model/digest.js';
 import type { ResolvedModel } from '../model/resolve.js';
-import type { ImageResult, OutputLayout } from '../types.js';
+import type { ImageResult, OutputLayout, PostprocessOptions } from '../types.js';
 import { chooseProgressMode, createProgress, NO_PROGRESS, type Clock, type Progress } from './progress.js';
 import { StageHistograms } from './recorder.js';
 import { buildSummary, formatSummaryText, type DeviceSummary, type ModelSummary, type RunSummary } from './summary.js';
 import { writeSummaryFile } from './summary-file.js';
 import { ResultTally } from './tally.js';
+import type { ResultCounts } from './counts.js';
 
 export interface ReportIo {
   stderr: NodeJS.WritableStream;
   /** Where `--summary -` goes; default process.stdout. */
   stdout?: NodeJS.WritableStream;
   clock?: Clock;
+  /** The run's counter of records that reached the output (read; the guarded sink counts). */
+  counts?: ResultCounts;
 }
 
 export interface FinishInput {
-  exitCode: number;
+  exitCode: ExitCode;
   outcome: { ok: number; failed: number; detections: number; notStarted: number };
   /** Non-image files skipped while expanding the inputs. */
   skipped: number;
@@ -34,6 +38,10 @@ export interface FinishInput {
   /** Set by signal handling: the run was stopped before finishing its inputs. */
   interrupted?: boolean;
   stopReason?: string | null;
+  /** The postprocessing actually used (--classes resolved to ids); default: the config's. */
+  post?: PostprocessOptions;
+  /** The model file's digest and size as read at the start of the run (default: read now). */
+  modelFile?: { sha256: string; size: number };
 }
 
 const PROVIDER_NAMES: Record<DeviceKind, string> = {
@@ -45,7 +53,7 @@ const PROVIDER_NAMES: Record<DeviceKind, string> = {
 
 export class RunReport {
   readonly metrics = new StageHistograms();
-  private readonly tally = new ResultTally();
+  private readonly tally: ResultTally;
   private readonly startedAt = new Date();
   private readonly t0 = performance.now();
   private pipelineStart: number | null = null;
@@ -54,7 +62,9 @@ export class RunReport {
   constructor(
     private readonly cfg: RunConfig,
     private readonly io: ReportIo,
-  ) {}
+  ) {
+    this.tally = new ResultTally(io.counts);
+  }
 
   /** Call when the first image is about to start; `total` is the number of images to process. */
   startProgress(total: number): void {
@@ -68,7 +78,7 @@ export class RunReport {
   /** The pipeline's onResult: every written result passes through here. */
   onResult(r: ImageResult): void {
     this.tally.add(r);
-    this.progress.update(r.error !== null);
+    this.progress.update(this.io.counts ?? r.error !== null);
   }
 
   stopProgress(): void {
@@ -80,8 +90,9 @@ export class RunReport {
    * quiet keeps) and writes --summary. Returns the exit code to use: a summary that could not be
    * written turns a clean exit into 1, since a CI step would otherwise read a stale file.
    */
-  async finish(f: FinishInput): Promise<{ summary: RunSummary; exitCode: number }> {
+  async finish(f: FinishInput): Promise<{ summary: RunSummary; exitCode: ExitCode }> {
     this.stopProgress();
+    const post = f.post ?? this.cfg.post;
     const wallMs = performance.now() - this.t0;
     const summary = buildSummary({
       startedAt: this.startedAt,
@@ -100,37 +111,39 @@ export class RunReport {
       detections: f.outcome.detections,
       tally: this.tally,
       stages: this.metrics,
-      model: await modelSummary(f.model, f.layout),
+      model: await modelSummary(f.model, f.layout, f.modelFile),
       device: deviceSummary(this.cfg.device, f.device),
       parallelism: { batch: f.parallelism.batch, workers: f.parallelism.workers, threads: f.parallelism.threads, decode_concurrency: this.cfg.decodeConcurrency },
       settings: {
-        conf: this.cfg.post.conf,
-        iou: this.cfg.post.iou,
-        max_det: this.cfg.post.maxDet,
-        classes: this.cfg.post.classes,
-        agnostic_nms: this.cfg.post.agnostic,
+        conf: post.conf,
+        iou: post.iou,
+        max_det: post.maxDet,
+        classes: post.classes,
+        agnostic_nms: post.agnostic,
         max_pixels: this.cfg.maxPixels,
       },
       output: { path: this.cfg.out, format: this.cfg.format },
       inputs: this.cfg.inputs,
     });
     this.io.stderr.write(`${formatSummaryText(summary)}\n`);
-    let exitCode = f.exitCode;
+    let exitCode: ExitCode = f.exitCode;
     if (this.cfg.summaryPath !== null) {
       try {
         await writeSummaryFile(this.cfg.summaryPath, summary, this.io.stdout);
       } catch (err) {
         this.io.stderr.write(`yolo-serve: error: cannot write summary ${this.cfg.summaryPath}: ${(err as Error).message}\n`);
-        exitCode = Math.max(exitCode, 1);
+        exitCode = worse(exitCode, EXIT_SOME_FAILED);
       }
     }
     return { summary, exitCode };
   }
 }
 
-export async function modelSummary(m: ResolvedModel, layout: OutputLayout = m.layout): Promise<ModelSummary> {
-  // Hashed at the end, not the start: a changed model file mid-run is then at least visible.
-  const [sha256, size] = await Promise.all([sha256File(m.path).catch(() => null), stat(m.path).then((s) => s.size).catch(() => null)]);
+export async function modelSummary(m: ResolvedModel, layout: OutputLayout = m.layout, file?: { sha256: string; size: number }): Promise<ModelSummary> {
+  // A run passes the digest it put in the output's header (read once); otherwise the file is read here.
+  const [sha256, size] = file
+    ? [file.sha256, file.size]
+    : await Promise.all([sha256File(m.path).catch(() => null), stat(m.path).then((s) => s.size).catch(() => null)]);
   return {
     path: m.path,
     sha256,

@@ -1,7 +1,8 @@
 // Counts what the written results say: failures by error code and detections by class. Fed one
 // result at a time (the pipeline's onResult), so memory grows with the number of classes only.
+// Its ok/failed/detections are the run's counter when it is given one (read, not counted again).
 import type { ImageResult } from '../types.js';
-import { countResult } from './counts.js';
+import { countResult, emptyCounts, type ResultCounts } from './counts.js';
 
 export interface ClassCount {
   class: number;
@@ -10,14 +11,31 @@ export interface ClassCount {
 }
 
 export class ResultTally {
-  ok = 0;
-  failed = 0;
-  detections = 0;
+  private readonly counts: ResultCounts;
+  private readonly counting: boolean;
   private readonly failures = new Map<string, number>();
   private readonly classes = new Map<number, ClassCount>();
 
+  /** `counts`: the run's counter, which already counted each result handed to `add`. */
+  constructor(counts?: ResultCounts) {
+    this.counting = counts === undefined;
+    this.counts = counts ?? emptyCounts();
+  }
+
+  get ok(): number {
+    return this.counts.ok;
+  }
+
+  get failed(): number {
+    return this.counts.failed;
+  }
+
+  get detections(): number {
+    return this.counts.detections;
+  }
+
   add(r: ImageResult): void {
-    countResult(this, r);
+    if (this.counting) countResult(this.counts, r);
     if (r.error) {
       this.failures.set(r.error.code, (this.failures.get(r.error.code) ?? 0) + 1);
       return;

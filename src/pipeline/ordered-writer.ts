@@ -1,6 +1,7 @@
 // Writes results in input order although they complete out of order: a result waits here until
 // every earlier image has been written. Counts ok/failed/detections of what it wrote (one rule:
-// metrics/counts.ts). Knows nothing about models or images, so it is testable with a fake sink.
+// metrics/counts.ts) — unless the sink already counts (a run's guarded sink), whose counts it then
+// reports. Knows nothing about models or images, so it is testable with a fake sink.
 //
 // Writes are serialised on one promise chain. After a write fails no further record is written
 // (later results are still settled, so the run can wind down), and `drained()` rethrows the error.
@@ -16,11 +17,14 @@ export interface OrderedWriterHooks {
   onWritten?: (result: ImageResult, image: RgbImage | null, startedAt: number) => void | Promise<void>;
   /** Called once per result settled (written, skipped after a write error): frees its slot. */
   onSettled?: () => void;
+  /** The counts of a sink that counts what it is handed (a run's counter): read, not counted again. */
+  counts?: ResultCounts;
 }
 
 export class OrderedWriter {
   /** What reached the sink so far. */
-  readonly counts: ResultCounts = emptyCounts();
+  readonly counts: ResultCounts;
+  private readonly counting: boolean;
   private readonly waiting = new Map<number, { result: ImageResult; image: RgbImage | null; startedAt: number }>();
   private next = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -33,7 +37,10 @@ export class OrderedWriter {
   constructor(
     private readonly sink: ResultSink,
     private readonly hooks: OrderedWriterHooks = {},
-  ) {}
+  ) {
+    this.counting = hooks.counts === undefined;
+    this.counts = hooks.counts ?? emptyCounts();
+  }
 
   /** The first write error, if any: the run should stop feeding new images. */
   get failure(): Error | null {
@@ -74,7 +81,7 @@ export class OrderedWriter {
       this.writeError = err instanceof Error ? err : new Error(String(err));
       return;
     }
-    countResult(this.counts, result);
+    if (this.counting) countResult(this.counts, result);
     await this.hooks.onWritten?.(result, image, startedAt);
   }
 

@@ -1,6 +1,8 @@
 // The error budget: --max-failures N / --max-failure-rate R stop a run that is failing far more
 // than expected (a wrong mount, a wrong file list) instead of writing 500,000 error records.
-// Pure bookkeeping: the caller feeds every written record and acts on the verdict.
+// Pure bookkeeping: the caller feeds every written record and acts on the verdict. In a run the
+// budget reads the run's counter (`judge`); alone it counts for itself (`record`).
+import { countResult, counted, emptyCounts, type ResultCounts } from '../metrics/counts.js';
 import type { ImageResult } from '../types.js';
 
 /** The rate is not judged before this many images are done: 1 failure in 3 images says little. */
@@ -16,8 +18,7 @@ export interface ErrorBudgetLimits {
 }
 
 export class ErrorBudget {
-  private done = 0;
-  private failed = 0;
+  private readonly own: ResultCounts = emptyCounts();
   private exceeded: string | null = null;
 
   constructor(private readonly limits: ErrorBudgetLimits) {}
@@ -26,14 +27,20 @@ export class ErrorBudget {
    * Counts one written record. Returns the stop message the first time the budget is exceeded,
    * null otherwise (including every call after that first one).
    */
-  record(r: Pick<ImageResult, 'path' | 'error'>): string | null {
-    this.done++;
-    if (!r.error) return null;
-    this.failed++;
-    if (this.exceeded !== null) return null;
-    const why = this.breach();
+  record(r: ImageResult): string | null {
+    return this.judge(countResult(this.own, r), r);
+  }
+
+  /**
+   * The verdict after `last` was counted into `counts` (the run's counter of records handed to the
+   * output): the stop message the first time the budget is exceeded, else null.
+   */
+  judge(counts: ResultCounts, last: Pick<ImageResult, 'path' | 'error'>): string | null {
+    if (!last.error || this.exceeded !== null) return null;
+    const done = counted(counts);
+    const why = this.breach(counts.failed, done);
     if (why === null) return null;
-    this.exceeded = `stopping: ${this.failed} of ${this.done} images failed (${percent(this.failed / this.done)}), ${why} — last error: ${describeError(r)}`;
+    this.exceeded = `stopping: ${counts.failed} of ${done} images failed (${percent(counts.failed / done)}), ${why} — last error: ${describeError(last)}`;
     return this.exceeded;
   }
 
@@ -42,11 +49,11 @@ export class ErrorBudget {
     return this.exceeded;
   }
 
-  private breach(): string | null {
+  private breach(failed: number, done: number): string | null {
     const { maxFailures, maxFailureRate } = this.limits;
-    if (maxFailures !== null && this.failed > maxFailures) return `above --max-failures ${maxFailures}`;
+    if (maxFailures !== null && failed > maxFailures) return `above --max-failures ${maxFailures}`;
     const minSample = this.limits.minRateSample ?? MIN_RATE_SAMPLE;
-    if (maxFailureRate !== null && this.done >= minSample && this.failed / this.done > maxFailureRate) {
+    if (maxFailureRate !== null && done >= minSample && failed / done > maxFailureRate) {
       return `above --max-failure-rate ${maxFailureRate}`;
     }
     return null;

@@ -3,7 +3,7 @@
 // images still in flight after an interruption are dropped rather than half-handled — resume
 // redoes them — and (3) turns any write failure into an OutputError, so a full disk is told apart
 // from a bug and stops the run with a clear message.
-import { countResult, emptyCounts, type ResultCounts } from '../metrics/counts.js';
+import { RunCounter, countResult, counted, type ResultCounts } from '../metrics/counts.js';
 import type { ResultSink } from '../outputs/sink.js';
 import type { ImageResult } from '../types.js';
 
@@ -13,9 +13,6 @@ export class OutputError extends Error {}
 export type WrittenTally = ResultCounts;
 
 export class GuardedSink implements ResultSink {
-  /** Records that reached the output (see ResultSink.setCommitListener). */
-  readonly tally: WrittenTally = emptyCounts();
-  private accepted = 0;
   private sealed = false;
   private closing: Promise<void> | null = null;
   private readonly commitsOnAccept: boolean;
@@ -26,6 +23,8 @@ export class GuardedSink implements ResultSink {
     private readonly onWritten: (r: ImageResult) => void = () => {},
     /** Called once a record has reached the output (counts, progress, the run report). */
     private readonly onCommitted: (r: ImageResult) => void = () => {},
+    /** The run's one counter: this sink is what adds to it (metrics/counts.ts). */
+    readonly counter: RunCounter = new RunCounter(),
   ) {
     this.commitsOnAccept = inner.setCommitListener === undefined;
     inner.setCommitListener?.((r) => this.commit(r));
@@ -35,14 +34,19 @@ export class GuardedSink implements ResultSink {
     return this.inner.format;
   }
 
+  /** What reached the output (see ResultSink.setCommitListener). */
+  get tally(): WrittenTally {
+    return this.counter.committed;
+  }
+
   /** Records that reached the output. */
   get written(): number {
-    return this.tally.ok + this.tally.failed;
+    return counted(this.counter.committed);
   }
 
   /** Records handed to the output (some may still be lost to a write error). */
   get handedOver(): number {
-    return this.accepted;
+    return counted(this.counter.handed);
   }
 
   async write(r: ImageResult): Promise<void> {
@@ -54,13 +58,13 @@ export class GuardedSink implements ResultSink {
     } catch (err) {
       throw asOutputError(err);
     }
-    this.accepted++;
+    countResult(this.counter.handed, r);
     if (this.commitsOnAccept) this.commit(r);
     this.onWritten(r);
   }
 
   private commit(r: ImageResult): void {
-    countResult(this.tally, r);
+    countResult(this.counter.committed, r);
     this.onCommitted(r);
   }
 

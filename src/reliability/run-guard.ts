@@ -7,13 +7,14 @@ import type { PipelineOutcome } from '../pipeline.js';
 import type { ResultSink } from '../outputs/sink.js';
 import { isOutputClosed } from '../outputs/sink.js';
 import type { ImageResult } from '../types.js';
+import type { ResultCounts, RunCounter } from '../metrics/counts.js';
 import { ErrorBudget } from './error-budget.js';
 import { GuardedSink, OutputError } from './guarded-sink.js';
 import type { SignalProcess, StopSignal } from './signals.js';
 import { SIGNAL_EXIT_CODES, dieBySignal, handleStopSignals } from './signals.js';
 
 // Exit codes: src/exit-codes.ts (3: the run broke; --resume continues it).
-import { EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_RUN_FAILED, EXIT_SOME_FAILED } from '../exit-codes.js';
+import { EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_RUN_FAILED, EXIT_SOME_FAILED, worse, type ExitCode } from '../exit-codes.js';
 export { EXIT_OUTPUT_CLOSED, EXIT_RUN_FAILED } from '../exit-codes.js';
 
 /** How long images already in flight may take to finish after a stop before they are abandoned. */
@@ -32,7 +33,7 @@ export type StopReason =
 
 /** How a run ended: what commands/batch.ts returns and what the summary writer reports. */
 export interface RunResult {
-  exitCode: number;
+  exitCode: ExitCode;
   /** True when SIGINT/SIGTERM stopped the run (summary: "interrupted": true). */
   interrupted: boolean;
   /** The (most severe) reason the run stopped early; null when every image was processed. */
@@ -51,7 +52,20 @@ export interface RunGuardOptions {
   beforeDie?: () => void;
 }
 
-const SEVERITY: Record<StopReason['kind'], number> = { 'error-budget': 1, signal: 2, 'inference-failed': 3, 'output-failed': 3, 'output-closed': 3 };
+/** The exit status each stop reason ends the run with; which reason wins is exit-codes.ts's `worse`. */
+export function stopExitCode(stop: StopReason): ExitCode {
+  switch (stop.kind) {
+    case 'error-budget':
+      return EXIT_SOME_FAILED;
+    case 'signal':
+      return SIGNAL_EXIT_CODES[stop.signal];
+    case 'output-closed':
+      return EXIT_OUTPUT_CLOSED;
+    case 'inference-failed':
+    case 'output-failed':
+      return EXIT_RUN_FAILED;
+  }
+}
 
 const ABANDONED = Symbol('abandoned');
 
@@ -85,9 +99,10 @@ export class RunGuard {
    * Wraps the output so the guard sees every record written (error budget, counts, sealing);
    * `onCommitted` sees each record once it has reached the output (the run report).
    */
-  guardSink(inner: ResultSink, onCommitted?: (r: ImageResult) => void): GuardedSink {
-    this.sink = new GuardedSink(inner, (r) => this.onWritten(r), onCommitted);
-    return this.sink;
+  guardSink(inner: ResultSink, onCommitted?: (r: ImageResult) => void, counter?: RunCounter): GuardedSink {
+    const sink = new GuardedSink(inner, (r) => this.onWritten(sink.counter.handed, r), onCommitted, counter);
+    this.sink = sink;
+    return sink;
   }
 
   /**
@@ -155,30 +170,24 @@ export class RunGuard {
     const resumeHint = left > 0 ? `${left} images not processed; rerun the same command with --resume to continue` : null;
     const stop = this.reason;
     if (this.abandoned) err(`images still in flight after ${(this.opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS) / 1000}s were abandoned (not written)`);
-    let exitCode: number;
     switch (stop?.kind) {
       case 'output-closed':
         // Whoever read the pipe has what they wanted (`| head`): no error, no resume advice.
-        exitCode = EXIT_OUTPUT_CLOSED;
         break;
       case 'output-failed':
       case 'inference-failed':
         err(`error: ${stop.message}`);
         err(`the run stopped; the output keeps every record written so far${resumeHint ? `; ${resumeHint}` : ''}`);
-        exitCode = EXIT_RUN_FAILED;
         break;
       case 'signal':
         err(`interrupted by ${stop.signal}${resumeHint ? `: ${resumeHint}` : ''}`);
-        exitCode = SIGNAL_EXIT_CODES[stop.signal];
         break;
       case 'error-budget':
         // The stop message itself was printed when the budget ran out.
         if (resumeHint) err(`${resumeHint} (--retry-failed also redoes the failed ones)`);
-        exitCode = EXIT_SOME_FAILED;
         break;
-      default:
-        exitCode = outcome.failed + keptFailures > 0 ? EXIT_SOME_FAILED : EXIT_OK;
     }
+    const exitCode = stop ? stopExitCode(stop) : outcome.failed + keptFailures > 0 ? EXIT_SOME_FAILED : EXIT_OK;
     return { exitCode, interrupted: this.interruptedBy !== null, stop };
   }
 
@@ -188,12 +197,13 @@ export class RunGuard {
   }
 
   private stopWith(reason: StopReason): void {
-    if (!this.reason || SEVERITY[reason.kind] > SEVERITY[this.reason.kind]) this.reason = reason;
+    // The more severe reason explains the run's end; of two as severe, the first.
+    if (!this.reason || worse(stopExitCode(this.reason), stopExitCode(reason)) !== stopExitCode(this.reason)) this.reason = reason;
     if (!this.controller.signal.aborted) this.controller.abort(reason);
   }
 
-  private onWritten(r: ImageResult): void {
-    const exceeded = this.budget.record(r);
+  private onWritten(handed: ResultCounts, r: ImageResult): void {
+    const exceeded = this.budget.judge(handed, r);
     if (exceeded === null) return;
     this.opts.stderr.write(`yolo-serve: ${exceeded}\n`);
     this.stopWith({ kind: 'error-budget', message: exceeded });

@@ -37,15 +37,15 @@ export function resultOptions(cfg: IdentityConfig, model: IdentityModel): Record
   return options;
 }
 
-/** The provenance of a run of `model` with `cfg` (hashes the model file). */
-export async function runProvenance(cfg: IdentityConfig, model: IdentityModel): Promise<Provenance> {
+/** The provenance of a run of `model` with `cfg` (hashes the model file unless its `sha256` is given). */
+export async function runProvenance(cfg: IdentityConfig, model: IdentityModel, sha256?: string): Promise<Provenance> {
   return {
     schema: RESULTS_SCHEMA,
     version: toolVersions().yolo_serve,
     task: model.task ?? 'detect',
     model: {
       file: path.basename(model.path),
-      sha256: await sha256File(model.path),
+      sha256: sha256 ?? (await sha256File(model.path)),
       names_sha256: createHash('sha256').update(JSON.stringify(model.names)).digest('hex'),
     },
     options: resultOptions(cfg, model),

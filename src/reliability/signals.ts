@@ -1,13 +1,14 @@
 // SIGINT/SIGTERM handling for a run. The first signal asks the run to stop gracefully (the
 // caller stops taking work, drains, closes its outputs); a repeat of either signal means "now".
 // The process object is a parameter so tests can drive it with a plain EventEmitter.
+import { EXIT_SIGINT, EXIT_SIGTERM, type ExitCode } from '../exit-codes.js';
 
 export type StopSignal = 'SIGINT' | 'SIGTERM';
 
 export const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM'];
 
 /** Shell convention: 128 + the signal number. */
-export const SIGNAL_EXIT_CODES: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+export const SIGNAL_EXIT_CODES: Readonly<Record<StopSignal, ExitCode>> = { SIGINT: EXIT_SIGINT, SIGTERM: EXIT_SIGTERM };
 
 /** The part of `process` this module uses. */
 export interface SignalProcess {
